@@ -1,0 +1,250 @@
+"""The ``netopt`` command line: run, validate, schema.
+
+Errors in the input are printed on one line naming file, row, column and rule, with
+exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netopt.errors import CaseError, SolverError
+
+app = typer.Typer(
+    name="netopt",
+    help="Design end-of-life battery recycling networks for OEM-led alliances and split "
+    "the savings fairly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+CaseArg = Annotated[
+    Path | None,
+    typer.Argument(help="Case: a folder of CSV/Parquet tables, a .gpkg or an .xlsx "
+                   "(default: the embedded China case)."),
+]
+
+
+def _case_path(case: Path | None) -> Path:
+    from netopt.case import default_case_path
+
+    return default_case_path() if case is None else case
+
+
+def _new_output_folder(out: Path | None, case_name: str, overwrite: bool) -> Path:
+    """The folder to write into: ``out`` as given, or a new ``out/<case>[-N]``."""
+    if out is not None:
+        if out.exists() and any(out.iterdir()) and not overwrite:
+            raise FileExistsError(f"{out} exists and is not empty; choose another --out or "
+                                  "pass --overwrite")
+        return out
+    base = Path("out")
+    folder = base / case_name
+    n = 2
+    while folder.exists():
+        folder = base / f"{case_name}-{n}"
+        n += 1
+    return folder
+
+
+def _money(value: float) -> str:
+    return f"{value / 1e6:,.2f}"
+
+
+def print_plan(plan, console: Console = console) -> None:
+    """Readable summary of a Plan: status, sites per year, tonnes, costs, KPIs."""
+    status_style = "green" if plan.status == "optimal" else "yellow"
+    console.print(
+        f"[bold]{plan.case_name}[/bold]: status [{status_style}]{plan.status}[/] "
+        f"({plan.termination}); objective CNY {_money(plan.objective)} M, "
+        f"bound CNY {_money(plan.bound)} M, gap {plan.gap:.4%}"
+    )
+    times = ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in plan.timings.items())
+    console.print(f"times: {times}")
+    if plan.status == "infeasible":
+        if plan.explanation is not None:
+            table = Table(title="Why the case is infeasible (elastic relaxation)")
+            for col in ("constraint", "shortfall", "unit", "message"):
+                table.add_column(col)
+            for row in plan.explanation.head(20).itertuples():
+                table.add_row(row.constraint, f"{row.shortfall:,.2f}", row.unit, row.message)
+            console.print(table)
+        return
+    if not plan.has_solution:
+        return
+    sites = plan.sites
+    years = sorted(sites["year"].unique())
+    table = Table(title="Sites open per year")
+    table.add_column("kind")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    for kind, group in sites[sites["opened"]].groupby("kind", sort=False):
+        counts = group.groupby("year").size().reindex(years, fill_value=0)
+        table.add_row(kind, *[str(int(c)) for c in counts])
+    console.print(table)
+
+    table = Table(title="Tonnes through each echelon (t)")
+    table.add_column("leg")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    if len(plan.flows):
+        pivot = plan.flows.pivot_table(index="leg", columns="year", values="tonnes",
+                                       aggfunc="sum", fill_value=0.0, sort=False)
+        for leg, row in pivot.iterrows():
+            table.add_row(leg, *[f"{row.get(y, 0.0):,.0f}" for y in years])
+    if len(plan.outsourced):
+        by_year = plan.outsourced.groupby("year")["tonnes"].sum()
+        table.add_row("outsourced", *[f"{by_year.get(y, 0.0):,.0f}" for y in years])
+    console.print(table)
+
+    table = Table(title="Discounted cost by category and member (CNY million)")
+    pivot = plan.costs.pivot_table(index="category", columns="member", values="discounted_cny",
+                                   aggfunc="sum", fill_value=0.0)
+    table.add_column("category")
+    for member in pivot.columns:
+        table.add_column(str(member), justify="right")
+    table.add_column("total", justify="right")
+    for category, row in pivot.iterrows():
+        table.add_row(str(category), *[_money(v) for v in row], _money(row.sum()))
+    table.add_row("total", *[_money(v) for v in pivot.sum()], _money(pivot.to_numpy().sum()),
+                  style="bold")
+    console.print(table)
+
+    kpis = plan.kpis.set_index("name")
+    console.print(
+        f"collection rate {kpis.at['collection_rate', 'value']:.1%}; "
+        f"collected {kpis.at['collected_t', 'value']:,.0f} t, outsourced "
+        f"{kpis.at['outsourced_t', 'value']:,.0f} t; CO2 {kpis.at['emissions_t', 'value']:,.0f} "
+        f"tCO2e; transport {kpis.at['transport_tkm', 'value'] / 1e6:,.1f} M t-km"
+    )
+
+
+@app.command()
+def run(
+    case: CaseArg = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: a new "
+                                             "out/<case> folder).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 1e-4,
+    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    solver: Annotated[str, typer.Option(help="MIP solver (pyomo name).")] = "highs",
+    log: Annotated[bool, typer.Option(help="Show the solver's log.")] = False,
+) -> None:
+    """Solve a case and write its plan (tables, plan.json) into a new output folder."""
+    import netopt
+
+    path = _case_path(case)
+    loaded = netopt.load_case(path)
+    folder = _new_output_folder(out, loaded.name, overwrite)
+    summary = loaded.summary()
+    console.print(
+        f"case [bold]{loaded.name}[/bold]: {summary['members']} members, {summary['sources']} "
+        f"sources, {summary['collection_points']} collection candidates, "
+        f"{summary['dismantling_sites']} dismantling sites, {summary['recyclers']} recyclers, "
+        f"{summary['reuse_outlets']} reuse outlets, {summary['years']}, "
+        f"{summary['supply_t']:,.0f} t supply"
+    )
+    if log:
+        plan = netopt.solve(loaded, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                            solver=solver, log=True)
+    else:
+        with console.status("building and solving the network model (HiGHS) ..."):
+            plan = netopt.solve(loaded, time_limit=time_limit, mip_gap=mip_gap,
+                                threads=threads, solver=solver)
+    print_plan(plan)
+    plan.save(folder, overwrite=overwrite)
+    console.print(f"plan written to [bold]{folder}[/bold]")
+    if plan.status == "infeasible":
+        raise typer.Exit(3)
+    if not plan.has_solution:
+        raise typer.Exit(4)
+
+
+@app.command()
+def validate(
+    case: CaseArg = None,
+) -> None:
+    """Check a case and list every problem found (exit 2 if any)."""
+    from netopt.case import validate as validate_case
+
+    path = _case_path(case)
+    problems = validate_case(path)
+    if not problems:
+        console.print(f"{path}: valid")
+        return
+    for problem in problems:
+        err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    err_console.print(f"{len(problems)} problem(s) found", style="red")
+    raise typer.Exit(2)
+
+
+@app.command()
+def schema(
+    table: Annotated[str | None, typer.Argument(help="Only this table.")] = None,
+) -> None:
+    """Print the input schema: every table's columns with type, unit, default and meaning."""
+    from netopt.schema import describe
+
+    frame = describe()
+    if table:
+        frame = frame[frame["table"] == table]
+        if frame.empty:
+            raise CaseError(f"unknown table '{table}'")
+    for name, group in frame.groupby("table", sort=False):
+        out = Table(title=f"{name}.csv")
+        for col in ("attribute", "type", "unit", "default", "required", "description"):
+            out.add_column(col)
+        for row in group.itertuples():
+            default = "" if row.default is None or pd.isna(row.default) else str(row.default)
+            out.add_row(row.attribute, row.type, row.unit, default,
+                        "yes" if row.required else "", row.description)
+        console.print(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning known errors into one-line messages."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except CaseError as exc:
+        for problem in exc.problems[:50]:
+            err_console.print(f"error: {problem}", markup=False, highlight=False,
+                              soft_wrap=True)
+        if len(exc.problems) > 50:
+            err_console.print(f"... and {len(exc.problems) - 50} more", markup=False)
+        return 2
+    except FileExistsError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except (SolverError, FileNotFoundError) as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted; finished results were kept", markup=False)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:  # click's usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Indexed network data of a Case: products, arcs, distances and cost coefficients.
+
+This is the bridge from the Case's tables to the optimisation model: every set and
+coefficient the MIP needs, keyed by labels (ids), never by positions.
+
+Products are chemistry × condition: each chemistry's supply splits into intact packs
+and, when ``damaged_share`` > 0, damaged packs (``"<chemistry>/damaged"``), which pay
+``damaged_cost_multiplier`` times the transport cost, obey ``damaged_max_km`` on every
+leg, and never go to reuse.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from netopt.case import Case
+from netopt.geo import RoadGraph, allowed_arcs, distance_matrix
+
+#: Legs of the network: (name, origin table, destination table).
+LEGS = {
+    "source_collection": ("sources", "collection_points"),
+    "collection_site": ("collection_points", "dismantling_sites"),
+    "source_site": ("sources", "dismantling_sites"),
+    "site_recycler": ("dismantling_sites", "recyclers"),
+    "site_reuse": ("dismantling_sites", "reuse_outlets"),
+}
+
+
+@dataclass
+class Product:
+    """A chemistry in one condition (intact or damaged)."""
+
+    id: str
+    chemistry: str
+    damaged: bool
+
+
+@dataclass
+class NetworkData:
+    """Everything the MIP needs, keyed by ids. Distances in km, money in CNY, mass in t."""
+
+    case: Case
+    years: list[int]
+    discount: dict[int, float]
+    products: dict[str, Product]
+    supply: dict[tuple[str, str, int], float]  # (source, product, year) -> t
+    arcs: dict[str, pd.DataFrame]  # leg -> origin, destination, km
+    arc_products: dict[str, dict[tuple[str, str], list[str]]]  # leg -> arc -> products allowed
+    levels: pd.DataFrame
+    collection_is_sink: bool
+    site_is_sink: bool
+    parameters: dict = field(default_factory=dict)
+
+    def transport_cost(self, leg: str, product: str, km: float) -> float:
+        """CNY per tonne moved over one arc of ``leg``."""
+        rate = self.parameters[f"transport_cost_{leg}_cny_per_tkm"]
+        if self.products[product].damaged:
+            rate *= self.parameters["damaged_cost_multiplier"]
+        return rate * km
+
+    def sources_products(self) -> dict[str, list[str]]:
+        """Products with positive supply at each source (in any year)."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for (source, product, _), tonnes in self.supply.items():
+            if tonnes > 0:
+                found[source].add(product)
+        return {s: sorted(p) for s, p in found.items()}
+
+
+def _products(case: Case) -> dict[str, Product]:
+    products = {}
+    damaged = case.parameters["damaged_share"] > 0
+    for chemistry in case.chemistry_ids:
+        if case.parameters["damaged_share"] < 1:
+            products[chemistry] = Product(chemistry, chemistry, False)
+        if damaged:
+            pid = f"{chemistry}/damaged"
+            products[pid] = Product(pid, chemistry, True)
+    return products
+
+
+def _accepts(table: pd.DataFrame) -> dict[str, set[str] | None]:
+    """Chemistries each facility accepts (None: all)."""
+    if "chemistries" not in table.columns:
+        return {fid: None for fid in table.index}
+    out: dict[str, set[str] | None] = {}
+    for fid, text in table["chemistries"].items():
+        items = {c.strip() for c in str(text).split(";") if c.strip()}
+        out[fid] = items or None
+    return out
+
+
+def prepare(case: Case) -> NetworkData:
+    """Compute products, supply, pruned arcs with km, and which echelons are sinks."""
+    p = case.parameters
+    years = list(case.years)
+    rate = p["discount_rate"]
+    discount = {t: 1.0 / (1.0 + rate) ** (t - years[0]) for t in years}
+    products = _products(case)
+    share = p["damaged_share"]
+
+    supply: dict[tuple[str, str, int], float] = {}
+    for source, chemistry, year, tonnes in case.supply[
+        ["source_id", "chemistry", "year", "tonnes"]
+    ].itertuples(index=False):
+        if tonnes <= 0:
+            continue
+        if chemistry in products:
+            supply[(source, chemistry, int(year))] = tonnes * (1 - share)
+        if share > 0:
+            supply[(source, f"{chemistry}/damaged", int(year))] = tonnes * share
+
+    road = None
+    if case.road_nodes is not None and case.road_edges is not None:
+        road = RoadGraph(case.road_nodes, case.road_edges, circuity=p["circuity"])
+    tables = {
+        "sources": case.sources,
+        "collection_points": case.collection_points,
+        "dismantling_sites": case.dismantling_sites,
+        "recyclers": case.recyclers,
+        "reuse_outlets": case.reuse_outlets,
+    }
+    has_sites = len(case.dismantling_sites) > 0
+    has_downstream = len(case.recyclers) + len(case.reuse_outlets) > 0
+    leg_limits = {
+        "source_collection": (p["max_km_source_collection"], p["max_collection_points_per_source"]),
+        "collection_site": (p["max_km_collection_site"], p["max_sites_per_collection_point"]),
+        "source_site": (p["max_km_source_site"], p["max_sites_per_source"]),
+        "site_recycler": (p["max_km_site_recycler"], 0),
+        "site_reuse": (p["max_km_site_reuse"], 0),
+    }
+    active_legs = ["source_collection"]
+    if has_sites:
+        active_legs.append("collection_site")
+        if p["allow_direct_source_to_site"]:
+            active_legs.append("source_site")
+        if has_downstream:
+            active_legs += ["site_recycler", "site_reuse"]
+
+    accepts = {
+        "recyclers": _accepts(case.recyclers),
+        "reuse_outlets": _accepts(case.reuse_outlets),
+    }
+    arcs: dict[str, pd.DataFrame] = {}
+    arc_products: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for leg in LEGS:
+        origin_table, destination_table = LEGS[leg]
+        if leg not in active_legs:
+            arcs[leg] = pd.DataFrame({"origin": [], "destination": [], "km": []})
+            arc_products[leg] = {}
+            continue
+        origins, destinations = tables[origin_table], tables[destination_table]
+        km = distance_matrix(
+            origins, destinations, circuity=p["circuity"], road=road, overrides=case.distances
+        )
+        max_km, nearest = leg_limits[leg]
+        frame = allowed_arcs(km, origins.index, destinations.index, max_km=max_km,
+                             nearest=nearest)
+        allowed: dict[tuple[str, str], list[str]] = {}
+        keep = []
+        for origin, destination, length in frame.itertuples(index=False):
+            ok = []
+            for pid, product in products.items():
+                if product.damaged and length > p["damaged_max_km"]:
+                    continue
+                if leg == "site_reuse" and product.damaged:
+                    continue
+                if leg in ("site_recycler", "site_reuse"):
+                    accepted = accepts[destination_table][destination]
+                    if accepted is not None and product.chemistry not in accepted:
+                        continue
+                    if leg == "site_reuse" and case.chemistries.loc[
+                        product.chemistry, "max_reuse_share"] <= 0:
+                        continue
+                ok.append(pid)
+            keep.append(bool(ok))
+            if ok:
+                allowed[(origin, destination)] = ok
+        arcs[leg] = frame[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+        arc_products[leg] = allowed
+
+    return NetworkData(
+        case=case,
+        years=years,
+        discount=discount,
+        products=products,
+        supply=supply,
+        arcs=arcs,
+        arc_products=arc_products,
+        levels=case.dismantling_levels,
+        collection_is_sink=not has_sites,
+        site_is_sink=has_sites and not has_downstream,
+        parameters=dict(p),
+    )

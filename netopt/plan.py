@@ -1,0 +1,211 @@
+"""The Plan: a solved network design as tidy tables, with its solver status.
+
+Tables (pandas DataFrames, one row per thing, units in column names):
+
+- ``sites``: one row per candidate facility and year: kind, id, name, member, lat, lon,
+  opened, level, capacity_t_per_yr, throughput_t, utilisation.
+- ``flows``: one row per arc, product and year with tonnes > 0: leg, origin, destination,
+  chemistry, condition, year, tonnes, km, transport_cost_cny.
+- ``outsourced``: one row per source, product and year with tonnes > 0.
+- ``costs``: one row per category, member and year: cost_cny (that year's money) and
+  discounted_cny (its part of the objective). ``costs.discounted_cny.sum()`` equals
+  ``objective``. Revenue rows are negative.
+- ``kpis``: one row per indicator: name, value, unit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: Plan.status values.
+OPTIMAL = "optimal"
+TIME_LIMIT = "time_limit"  # stopped by the time limit with a feasible plan
+INFEASIBLE = "infeasible"
+NO_SOLUTION = "no_solution"  # stopped (time limit, interrupt) before any feasible plan
+INTERRUPTED = "interrupted"  # stopped by the user with a feasible plan
+
+TABLES = ("sites", "flows", "outsourced", "costs", "kpis")
+SITE_COLUMNS = ["kind", "id", "name", "member", "lat", "lon", "year", "opened", "level",
+                "capacity_t_per_yr", "throughput_t", "utilisation"]
+FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year", "tonnes",
+                "km", "tkm", "transport_cost_cny"]
+
+
+@dataclass
+class Plan:
+    """A network plan and how it was found. Money in CNY, mass in t, distance in km."""
+
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    sites: pd.DataFrame
+    flows: pd.DataFrame
+    outsourced: pd.DataFrame
+    costs: pd.DataFrame
+    kpis: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    case_name: str = "case"
+    case_hash: str = ""
+    termination: str = ""
+    solver: str = "highs"
+    meta: dict[str, Any] = field(default_factory=dict)
+    explanation: pd.DataFrame | None = None  # why an infeasible case is infeasible
+
+    @classmethod
+    def empty(cls, case: Any, *, status: str, termination: str = "",
+              timings: dict[str, float] | None = None, explanation: pd.DataFrame | None = None,
+              solver: str = "highs", bound: float = float("nan")) -> Plan:
+        """A plan with no solution (infeasible or stopped before any was found)."""
+        return cls(
+            status=status, objective=float("nan"), bound=bound, gap=float("inf"),
+            sites=pd.DataFrame(columns=SITE_COLUMNS), flows=pd.DataFrame(columns=FLOW_COLUMNS),
+            outsourced=pd.DataFrame(columns=["source", "chemistry", "condition", "year",
+                                             "tonnes"]),
+            costs=pd.DataFrame(columns=["category", "member", "year", "cost_cny",
+                                        "discounted_cny"]),
+            kpis=pd.DataFrame(columns=["name", "value", "unit"]),
+            timings=timings or {}, case_name=case.name, case_hash=case.content_hash(),
+            termination=termination, solver=solver, explanation=explanation,
+        )
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.status == OPTIMAL
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in (OPTIMAL, TIME_LIMIT, INTERRUPTED)
+
+    def kpi(self, name: str) -> float:
+        """Value of one KPI by name."""
+        row = self.kpis.loc[self.kpis["name"] == name, "value"]
+        if row.empty:
+            raise KeyError(name)
+        return float(row.iloc[0])
+
+    def opened(self, kind: str | None = None) -> pd.DataFrame:
+        """Sites open in at least one year (optionally of one kind), first year opened."""
+        sites = self.sites[self.sites["opened"]]
+        if kind is not None:
+            sites = sites[sites["kind"] == kind]
+        return (
+            sites.groupby(["kind", "id"], sort=False)
+            .agg(name=("name", "first"), member=("member", "first"),
+                 first_year=("year", "min"), max_level=("level", "last"))
+            .reset_index()
+        )
+
+    def cost_by(self, *keys: str, discounted: bool = True) -> pd.Series:
+        """Costs grouped by 'category', 'member' and/or 'year'."""
+        column = "discounted_cny" if discounted else "cost_cny"
+        return self.costs.groupby(list(keys))[column].sum()
+
+    def header(self) -> dict[str, Any]:
+        """Status, objective, bound, gap and timings as plain values (for plan.json)."""
+        return {
+            "status": self.status,
+            "termination": self.termination,
+            "objective_cny": self.objective,
+            "bound_cny": self.bound,
+            "gap": self.gap,
+            "timings_s": self.timings,
+            "case_name": self.case_name,
+            "case_hash": self.case_hash,
+            "solver": self.solver,
+            **self.meta,
+        }
+
+    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the tables (CSV) and plan.json into ``folder``, atomically.
+
+        The folder is written beside its final place and renamed into it, so a failed
+        write leaves no partial folder. An existing folder is replaced only with
+        ``overwrite=True``.
+        """
+        folder = Path(folder)
+        if folder.exists() and not overwrite:
+            raise FileExistsError(f"{folder} exists; choose another folder or overwrite")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            self.write_tables(staging)
+            if folder.exists():
+                trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+                os.replace(folder, trash / folder.name)
+                os.replace(staging, folder)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(staging, folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return folder
+
+    def write_tables(self, folder: str | Path) -> None:
+        """Write each table as CSV and the header as plan.json into an existing folder."""
+        folder = Path(folder)
+        for name in TABLES:
+            getattr(self, name).to_csv(folder / f"{name}.csv", index=False)
+        if self.explanation is not None:
+            self.explanation.to_csv(folder / "explanation.csv", index=False)
+        header = self.header()
+        with open(folder / "plan.json", "w", encoding="utf-8") as handle:
+            json.dump(_jsonable(header), handle, indent=2)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def load_plan(folder: str | Path) -> Plan:
+    """Read a Plan written by :meth:`Plan.save`."""
+    folder = Path(folder)
+    header_path = folder / "plan.json"
+    if not header_path.exists():
+        raise FileNotFoundError(f"{folder} is not a saved plan (no plan.json)")
+    header = json.loads(header_path.read_text(encoding="utf-8"))
+    tables = {}
+    for name in TABLES:
+        path = folder / f"{name}.csv"
+        tables[name] = pd.read_csv(path) if path.exists() and path.stat().st_size else \
+            pd.DataFrame()
+    if "opened" in tables["sites"].columns:
+        tables["sites"]["opened"] = tables["sites"]["opened"].astype(bool)
+    known = {"status", "termination", "objective_cny", "bound_cny", "gap", "timings_s",
+             "case_name", "case_hash", "solver"}
+
+    def num(key: str) -> float:
+        value = header.get(key)
+        return float("nan") if value is None else float(value)
+
+    return Plan(
+        status=header["status"],
+        objective=num("objective_cny"),
+        bound=num("bound_cny"),
+        gap=num("gap"),
+        timings=header.get("timings_s", {}),
+        case_name=header.get("case_name", "case"),
+        case_hash=header.get("case_hash", ""),
+        termination=header.get("termination", ""),
+        solver=header.get("solver", "highs"),
+        meta={k: v for k, v in header.items() if k not in known},
+        **tables,
+    )

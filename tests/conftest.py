@@ -1,0 +1,24 @@
+"""Shared fixtures: where the public reference data lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def reference_dir() -> Path:
+    """../shared/reference beside the repository (CI lays shared/ beside the clone)."""
+    for candidate in (REPO.parent / "shared" / "reference", Path("/work/shared/reference")):
+        if candidate.exists():
+            return candidate
+    return REPO / "tests" / "data" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    path = reference_dir()
+    assert path.exists(), f"reference data not found at {path}"
+    return path

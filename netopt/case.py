@@ -31,6 +31,15 @@ OUTSIDE = ""  # member_id of facilities owned by an outside party
 FACILITY_TABLES = ("collection_points", "dismantling_sites", "recyclers", "reuse_outlets")
 
 
+def _blank(value: Any) -> bool:
+    """True for None, NaN and '' (pandas may store a missing string as NaN)."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value == ""
+
+
 def _is_note(column: str) -> bool:
     return column.startswith(NOTE_PREFIXES)
 
@@ -91,10 +100,10 @@ def _parse_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     missing = [a.name for a in schema.values() if a.required and a.name not in raw.frame.columns]
     for name in missing:
         problems.append(Problem(raw.origin, None, name, "required column is missing"))
-    typed: dict[str, list[Any]] = {}
+    typed: dict[str, Any] = {}
     for attribute in schema.values():
         if attribute.name not in raw.frame.columns:
-            typed[attribute.name] = [attribute.default] * len(raw.frame)
+            typed[attribute.name] = pd.Series([attribute.default] * len(raw.frame), dtype=object)
             continue
         values = []
         for position, text in enumerate(raw.frame[attribute.name].tolist()):
@@ -104,7 +113,7 @@ def _parse_table(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
                     Problem(raw.origin, raw.row_number(position), attribute.name, error)
                 )
             values.append(value)
-        typed[attribute.name] = values
+        typed[attribute.name] = pd.Series(values, dtype=object)
     frame = pd.DataFrame(typed)
     for column in raw.frame.columns:
         if _is_note(column):
@@ -118,7 +127,7 @@ def _check_ids(raw: RawTable, frame: pd.DataFrame, problems: list[Problem]) -> N
         return
     seen: dict[str, int] = {}
     for position, value in enumerate(frame[key].tolist()):
-        if value is None:
+        if _blank(value):
             continue
         if value in seen:
             problems.append(
@@ -264,10 +273,8 @@ def _check_refs(
             continue
         known = ids.get(target, set())
         for position, value in enumerate(frame[attribute.name].tolist()):
-            if value is None or value == "":
-                if attribute.type.startswith("ref:") and not attribute.nullable_ref:
-                    pass  # already reported as required
-                continue
+            if _blank(value):
+                continue  # a required blank is already reported
             items = [v.strip() for v in str(value).split(";")] if attribute.type.startswith(
                 "list:") else [str(value)]
             for item in items:
@@ -308,9 +315,9 @@ def build_case(raw_tables: dict[str, RawTable], name: str = "case",
     for table, frame in typed.items():
         key = id_column(table)
         if key is not None and key in frame.columns:
-            ids[table] = {str(v) for v in frame[key] if v is not None}
+            ids[table] = {str(v) for v in frame[key] if not _blank(v)}
     if "periods" in typed:
-        ids["periods"] = {str(v) for v in typed["periods"]["year"] if v is not None}
+        ids["periods"] = {str(v) for v in typed["periods"]["year"] if not _blank(v)}
     for table, frame in typed.items():
         if table in raw_tables:
             _check_refs(raw_tables[table], frame, ids, problems)
@@ -367,7 +374,7 @@ def build_case(raw_tables: dict[str, RawTable], name: str = "case",
     owned: set[str] = set(typed["sources"]["member_id"])
     for table in FACILITY_TABLES:
         if table in typed:
-            owned |= {m for m in typed[table]["member_id"] if m}
+            owned |= {m for m in typed[table]["member_id"] if not _blank(m)}
     mraw = raw_tables["members"]
     for position, member in enumerate(typed["members"]["member_id"]):
         if member not in owned:

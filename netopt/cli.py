@@ -25,8 +25,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Output that is not a terminal (a log, a pipe) gets wide tables rather than cut ones.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 CaseArg = Annotated[
     Path | None,
@@ -215,7 +216,9 @@ def schema(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning known errors into one-line messages."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except CaseError as exc:
         for problem in exc.problems[:50]:
             err_console.print(f"error: {problem}", markup=False, highlight=False,

@@ -15,7 +15,7 @@ def data_root() -> Path:
 
 
 def data_path(name: str) -> Path:
-    """Folder of one embedded case, e.g. ``data_path("china")`` or ``data_path("tiny/two_cities")``."""
+    """Folder of one embedded case, e.g. ``data_path("china")`` or ``data_path("tiny/basic")``."""
     path = data_root() / name
     if not path.exists():
         raise FileNotFoundError(f"no embedded case '{name}' under {data_root()}")

@@ -123,17 +123,20 @@ def _read_parquet(path: Path) -> RawTable:
 
 
 def _from_geometry(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn a point geometry column into lat/lon columns (EPSG:4326 expected)."""
+    """Turn a point geometry column into lat/lon columns (reprojected to EPSG:4326)."""
     if "geometry" not in frame.columns:
         return frame
     geometry = frame["geometry"]
     frame = pd.DataFrame(frame.drop(columns="geometry"))
+    present = geometry[geometry.notna()] if len(geometry) else geometry
+    if len(geometry) and present.empty:
+        return frame  # an attribute table stored with an empty geometry column
     crs = getattr(geometry, "crs", None)
     if crs is not None and crs.to_epsg() != 4326:
         geometry = geometry.to_crs(4326)
-    if "lat" not in frame.columns and len(geometry) and geometry.geom_type.eq("Point").all():
-        frame["lat"] = geometry.y.to_numpy()
-        frame["lon"] = geometry.x.to_numpy()
+    if "lat" not in frame.columns and geometry.geom_type.dropna().eq("Point").all():
+        frame["lat"] = geometry.y.to_numpy() if len(geometry) else []
+        frame["lon"] = geometry.x.to_numpy() if len(geometry) else []
     return frame
 
 

@@ -47,6 +47,11 @@ from netopt.model.network import NetworkData, prepare
 #: Penalty (CNY per unit of slack) of the elastic model: large against any real cost.
 ELASTIC_PENALTY = 1e9
 
+#: Relative weight of each group's slack in the elastic model: tonnes and tCO2e weigh 1,
+#: money 1e-3 per CNY (a tonne of capacity against about a thousand CNY of budget), and
+#: unserved supply 10 (blame a short capacity before the supply it cannot carry).
+SLACK_WEIGHT = {"supply": 10.0, "opening_budget": 1e-3}
+
 FLOW_LEGS = ("source_collection", "collection_site", "source_site", "site_recycler", "site_reuse")
 
 
@@ -498,7 +503,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         # Unserved supply costs more than missing capacity, so that where capacity is
         # what is short, the explanation names the capacity.
         objective = objective + ELASTIC_PENALTY * sum(
-            (10.0 if name == "supply" else 1.0) * pyo.quicksum(var.values())
+            SLACK_WEIGHT.get(name, 1.0) * pyo.quicksum(var.values())
             for name, var in nm.slacks.items()
         )
     m.total_cost = pyo.Objective(expr=objective, sense=pyo.minimize)

@@ -1,0 +1,101 @@
+"""The command line, run as a planner runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from netopt.datasets import data_path
+
+
+def netopt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "netopt", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def test_run_tiny_case_writes_plan(tmp_path):
+    out = tmp_path / "plan"
+    result = netopt("run", str(data_path("tiny/basic")), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "optimal" in result.stdout
+    header = json.loads((out / "plan.json").read_text())
+    assert header["status"] == "optimal"
+    assert header["objective_cny"] == pytest.approx(8000)
+    costs = pd.read_csv(out / "costs.csv")
+    assert costs["discounted_cny"].sum() == pytest.approx(8000)
+    for table in ("sites", "flows", "outsourced", "kpis"):
+        assert (out / f"{table}.csv").exists()
+
+
+def test_run_never_overwrites(tmp_path):
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "mine.txt").write_text("a planner's notes")
+    result = netopt("run", str(data_path("tiny/basic")), "--out", str(out))
+    assert result.returncode == 2
+    assert "exists" in result.stderr and "Traceback" not in result.stderr
+    assert (out / "mine.txt").read_text() == "a planner's notes"
+    # the default output folder gets a new name instead of replacing the old one
+    first = netopt("run", str(data_path("tiny/basic")), cwd=tmp_path)
+    second = netopt("run", str(data_path("tiny/basic")), cwd=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0
+    assert (tmp_path / "out" / "basic").is_dir() and (tmp_path / "out" / "basic-2").is_dir()
+
+
+def test_bad_case_one_line_exit_2(tmp_path):
+    case = tmp_path / "bad"
+    shutil.copytree(data_path("tiny/basic"), case)
+    text = (case / "supply.csv").read_text().replace("s2,NMC,2026,50", "s2,NMC,2026,-50")
+    (case / "supply.csv").write_text(text)
+    result = netopt("run", str(case))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["error: supply.csv, row 3, column 'tonnes': must be >= 0 (got -50)"]
+
+
+def test_validate_lists_all_problems(tmp_path):
+    case = tmp_path / "bad"
+    shutil.copytree(data_path("tiny/basic"), case)
+    (case / "supply.csv").write_text(
+        "source_id,chemistry,year,tonnes\ns1,NMC,2026,x\ns3,NMC,2026,5\n")
+    result = netopt("validate", str(case))
+    assert result.returncode == 2
+    assert "supply.csv, row 2, column 'tonnes': must be a number (got 'x')" in result.stderr
+    assert "supply.csv, row 3, column 'source_id': unknown source 's3'" in result.stderr
+    assert "2 problem(s) found" in result.stderr
+    ok = netopt("validate", str(data_path("tiny/basic")))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_infeasible_run_explains(tmp_path):
+    result = netopt("run", str(data_path("tiny/infeasible")), "--out", str(tmp_path / "p"))
+    assert result.returncode == 3
+    assert "collection capacity at c1 in 2026 is short by 30.0 t/yr" in result.stdout
+    explanation = pd.read_csv(tmp_path / "p" / "explanation.csv")
+    assert explanation.loc[0, "shortfall"] == pytest.approx(30.0)
+
+
+def test_missing_case_path():
+    result = netopt("run", "/no/such/case")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["schema"]])
+def test_help_is_complete(command):
+    result = netopt(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_schema_command_documents_tables():
+    result = netopt("schema", "collection_points")
+    assert result.returncode == 0
+    assert "capacity_t_per_yr" in result.stdout and "t/yr" in result.stdout

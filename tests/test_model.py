@@ -1,0 +1,213 @@
+"""The network MIP: hand-solved tiny cases, invariants, and properties on random cases."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import netopt
+from netopt.case import case_from_frames
+from netopt.datasets import data_path
+from tests.invariants import check_plan
+from tests.strategies import MONEY_COLUMNS, MONEY_PARAMETERS, case_tables
+
+EXACT = {"mip_gap": 1e-9}
+
+
+def solve_checked(case, **options):
+    plan = netopt.solve(case, **{**EXACT, **options})
+    check_plan(case, plan)
+    return plan
+
+
+def test_tiny_basic_hand_solved():
+    """data/tiny/basic/README.md works the optimum out by hand: 8,000 CNY, only c1 open."""
+    case = netopt.load_case(data_path("tiny/basic"))
+    plan = solve_checked(case)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(8000.0)
+    opened = set(plan.sites.loc[plan.sites["opened"], "id"])
+    assert opened == {"c1", "d1", "r1"}
+    first = plan.flows[plan.flows["leg"] == "source_collection"].set_index("origin")
+    assert first.loc["s1", "destination"] == "c1"
+    assert first.loc["s1", "tonnes"] == pytest.approx(100)
+    assert first.loc["s2", "destination"] == "c1"
+    assert first.loc["s2", "tonnes"] == pytest.approx(50)
+    assert plan.kpi("collection_rate") == pytest.approx(1.0)
+    # cost by category: opening 6,000; handling 1,500; net of revenue the rest
+    by_category = plan.cost_by("category")
+    assert by_category["opening"] == pytest.approx(6000)
+    assert by_category["revenue"] == pytest.approx(-75000)
+
+
+def test_tiny_growth_upgrades_site():
+    """data/tiny/growth/README.md: small level in 2026, large in 2027, total 14,000 CNY."""
+    case = netopt.load_case(data_path("tiny/growth"))
+    plan = solve_checked(case)
+    assert plan.objective == pytest.approx(14000.0)
+    d1 = plan.sites[plan.sites["id"] == "d1"].set_index("year")
+    assert d1.loc[2026, "level"] == "small" and d1.loc[2027, "level"] == "large"
+    c1 = plan.sites[plan.sites["id"] == "c1"].set_index("year")
+    assert c1["opened"].all()
+
+
+def test_tiny_infeasible_explained():
+    case = netopt.load_case(data_path("tiny/infeasible"))
+    plan = netopt.solve(case)
+    assert plan.status == "infeasible"
+    top = plan.explanation.iloc[0]
+    assert top["constraint"] == "collection_capacity[c1,2026]"
+    assert top["shortfall"] == pytest.approx(30.0)
+    assert "short by 30.0 t/yr" in top["message"]
+
+
+def test_discounting_weights_years():
+    case = netopt.load_case(data_path("tiny/growth"))
+    undiscounted = solve_checked(case)
+    discounted = solve_checked(case.replace(parameters={"discount_rate": 0.1}))
+    # same decisions, 2027's money weighted 1/1.1
+    costs = undiscounted.costs.groupby("year")["cost_cny"].sum()
+    assert discounted.objective == pytest.approx(costs[2026] + costs[2027] / 1.1)
+
+
+def test_policy_targets_bind():
+    """Forbidding cheap outsourcing through a collection-rate target raises the cost."""
+    base = netopt.load_case(data_path("tiny/basic"))
+    expensive = base.replace(chemistries=base.chemistries.assign(outsourcing_cost_cny_per_t=5.0))
+    free = solve_checked(expensive)
+    assert free.kpi("collection_rate") == pytest.approx(0.0)  # outsourcing at 5 CNY/t wins
+    targeted = solve_checked(expensive.replace(parameters={"collection_rate_target": 0.6}))
+    assert targeted.kpi("collection_rate") >= 0.6 - 1e-9
+    assert targeted.objective > free.objective
+    # 60% of 150 t needs c1 (or c2) and d1 open: 6,000 CNY of capex, 1 more than the budget
+    budget = netopt.solve(expensive.replace(parameters={"collection_rate_target": 0.6,
+                                                        "opening_budget_cny": 5999}))
+    assert budget.status == "infeasible"
+    groups = set(budget.explanation["constraint"])
+    assert groups <= {"opening_budget[0]", "collection_rate[2026]"}
+
+
+def test_opening_budget_infeasible_is_explained():
+    base = netopt.load_case(data_path("tiny/basic"))
+    case = base.replace(parameters={"allow_outsourcing": False, "opening_budget_cny": 5000})
+    plan = netopt.solve(case)
+    assert plan.status == "infeasible"
+    assert plan.explanation.iloc[0]["constraint"] == "opening_budget[0]"
+    assert plan.explanation.iloc[0]["shortfall"] == pytest.approx(1000.0)
+
+
+def test_damaged_packs_pay_multiplier_and_never_reuse():
+    base = netopt.load_case(data_path("tiny/basic"))
+    case = base.replace(parameters={"damaged_share": 0.1, "damaged_cost_multiplier": 3.0})
+    # At 400 CNY/t outsourcing beats the 410 CNY/t damaged packs cost in the network
+    # (10 + 3 x 200 + 100 + 200 - 500); at 1,000 CNY/t they stay in the network.
+    assert solve_checked(case).outsourced["tonnes"].sum() == pytest.approx(15)
+    case = case.replace(chemistries=case.chemistries.assign(outsourcing_cost_cny_per_t=1000.0))
+    plan = solve_checked(case)
+    damaged = plan.flows[plan.flows["condition"] == "damaged"]
+    assert damaged["tonnes"].groupby(damaged["leg"]).sum()["site_recycler"] == pytest.approx(15)
+    # transport of damaged packs: 3 x 1 CNY/t-km over the 10 + 100 + 100 km legs
+    assert damaged["transport_cost_cny"].sum() == pytest.approx(3 * (5 * 10 + 15 * 200))
+
+
+def test_damaged_distance_limit_forces_outsourcing():
+    base = netopt.load_case(data_path("tiny/basic"))
+    case = base.replace(parameters={"damaged_share": 0.1, "damaged_max_km": 50})
+    plan = solve_checked(case)
+    # damaged packs cannot travel the 100 km legs: they are outsourced
+    out = plan.outsourced
+    assert set(out["condition"]) == {"damaged"}
+    assert out["tonnes"].sum() == pytest.approx(15)
+
+
+def test_single_sourcing_one_destination():
+    base = netopt.load_case(data_path("tiny/basic"))
+    points = base.collection_points.assign(capacity_t_per_yr=[120.0, 120.0])
+    split = solve_checked(base.replace(collection_points=points))
+    single = solve_checked(base.replace(collection_points=points,
+                                        parameters={"single_sourcing": True}))
+    assert single.objective >= split.objective - 1e-6
+    first = single.flows[single.flows["leg"] == "source_collection"]
+    assert first.groupby(["origin", "year"])["destination"].nunique().max() == 1
+
+
+def test_existing_facility_fixed_open():
+    base = netopt.load_case(data_path("tiny/basic"))
+    points = base.collection_points.assign(existing=[False, True])
+    plan = solve_checked(base.replace(collection_points=points))
+    assert plan.sites.set_index("id").loc["c2", "opened"]
+    # c2 is paid for anyway, so both dealers use their own point: 2,000 + 5,000 + 1,500
+    assert plan.objective == pytest.approx(8500.0)
+
+
+def test_road_graph_distances():
+    """With a road graph, leg lengths are shortest paths (networkx) plus access legs."""
+    base = netopt.load_case(data_path("tiny/basic"))
+    nodes = pd.DataFrame({"node_id": ["a", "b", "c"], "lat": [30.0, 31.0, 32.0],
+                          "lon": [120.0, 120.0, 120.0]}).set_index("node_id")
+    edges = pd.DataFrame({"from_node": ["a", "b"], "to_node": ["b", "c"], "km": [150.0, 150.0]})
+    case = base.replace(road_nodes=nodes, road_edges=edges, distances=None)
+    plan = solve_checked(case)
+    legs = plan.flows.set_index("leg")
+    assert legs.loc["collection_site", "km"] == pytest.approx(150.0)
+    assert legs.loc["site_recycler", "km"] == pytest.approx(150.0)
+
+
+# --- properties on random cases ------------------------------------------------------
+
+PROPERTY_SETTINGS = settings(max_examples=15, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(case_tables())
+def test_random_cases_satisfy_invariants(tables):
+    case = case_from_frames(tables)
+    solve_checked(case)
+
+
+@PROPERTY_SETTINGS
+@given(case_tables(), st.integers(0, 10_000), st.integers(50, 1000))
+def test_adding_a_candidate_never_raises_the_optimum(tables, capex, capacity):
+    case = case_from_frames(tables)
+    before = solve_checked(case).objective
+    extra = dict(tables)
+    row = tables["collection_points"].iloc[[0]].assign(
+        collection_point_id="c_new", annual_capex_cny=capex, capacity_t_per_yr=capacity,
+        lat=tables["sources"]["lat"].iloc[0], lon=tables["sources"]["lon"].iloc[0])
+    extra["collection_points"] = pd.concat([tables["collection_points"], row])
+    after = solve_checked(case_from_frames(extra)).objective
+    assert after <= before + 1e-6 * max(1.0, abs(before))
+
+
+@PROPERTY_SETTINGS
+@given(case_tables(), st.floats(1.0, 3.0))
+def test_raising_a_capacity_never_raises_the_optimum(tables, factor):
+    case = case_from_frames(tables)
+    before = solve_checked(case).objective
+    bigger = case.replace(
+        collection_points=case.collection_points.assign(
+            capacity_t_per_yr=case.collection_points["capacity_t_per_yr"] * factor),
+        recyclers=case.recyclers.assign(
+            capacity_t_per_yr=case.recyclers["capacity_t_per_yr"] * factor),
+    )
+    after = solve_checked(bigger).objective
+    assert after <= before + 1e-6 * max(1.0, abs(before))
+
+
+@PROPERTY_SETTINGS
+@given(case_tables(), st.sampled_from([0.5, 2.0, 10.0]))
+def test_scaling_all_costs_scales_the_objective(tables, factor):
+    case = case_from_frames(tables)
+    before = solve_checked(case).objective
+    changes = {}
+    for table, columns in MONEY_COLUMNS.items():
+        frame = getattr(case, table).copy()
+        for column in columns:
+            frame[column] = frame[column] * factor
+        changes[table] = frame
+    changes["parameters"] = {name: case.parameters[name] * factor for name in MONEY_PARAMETERS}
+    after = solve_checked(case.replace(**changes)).objective
+    assert after == pytest.approx(before * factor, rel=1e-6, abs=1e-6)

@@ -71,6 +71,7 @@ class NetworkModel:
     )
     slacks: dict[str, object] = field(default_factory=dict)
     emission_terms: dict[int, list[tuple[float, object]]] = field(default_factory=dict)
+    existing_vars: set[int] = field(default_factory=set)  # ids of vars with lb 1 (existing)
 
     @property
     def case(self) -> Case:
@@ -112,6 +113,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     m.REUSE_OUTLETS = pyo.Set(initialize=list(outlets.index), ordered=True)
 
     # --- variables: facilities ---------------------------------------------------------
+    existing_vars: set[int] = set()
     def facility_var(name, table, used: bool) -> None:
         index = [(f, t) for f in table.index for t in years] if used else []
         var = pyo.Var(index, within=pyo.Binary, dense=True)
@@ -120,7 +122,9 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         for f in table.index:
             if existing is not None and bool(existing[f]) and used:
                 for t in years:
-                    var[f, t].fix(1)
+                    # a bound, not fix(): a coalition solve may close it (owner absent)
+                    var[f, t].setlb(1)
+                    existing_vars.add(id(var[f, t]))
 
     has_sites = len(sites) > 0
     downstream = has_sites and not data.site_is_sink
@@ -181,23 +185,29 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     # supply: every tonne collected or outsourced
     unserved = slack("supply", supply_keys)
 
+    # Supply is a mutable parameter so that a coalition solve can zero non-members' supply
+    # without rebuilding the model.
+    m.supply_t = pyo.Param(supply_keys, initialize=supply, mutable=True, within=pyo.Reals)
+
     def supply_rule(_, i, p, t):
         expr = sum(out_arcs.get((i, p, t), []))
         if outsourcing_allowed:
             expr = expr + m.outsourced[i, p, t]
         if unserved is not None:
             expr = expr + unserved[i, p, t]
-        return expr == supply[(i, p, t)]
+        return expr == m.supply_t[i, p, t]
 
     m.supply = pyo.Constraint(supply_keys, rule=supply_rule)
 
     # flow balance at collection points
     if not data.collection_is_sink:
+        # every (point, product, year) with an arc in or out: an outflow with no inflow
+        # must be forced to zero, or revenue downstream would come from nothing
         keys = [(j, p, t) for j in cps.index for p in products for t in years
-                if in_arcs.get((j, p, t))]
+                if in_arcs.get((j, p, t)) or out_arcs.get((j, p, t))]
 
         def collection_balance_rule(_, j, p, t):
-            return sum(in_arcs[(j, p, t)]) == sum(out_arcs.get((j, p, t), []))
+            return sum(in_arcs.get((j, p, t), [])) == sum(out_arcs.get((j, p, t), []))
 
         m.collection_balance = pyo.Constraint(keys, rule=collection_balance_rule)
 
@@ -275,10 +285,10 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             )
         if downstream:
             keys = [(k, p, t) for k in sites.index for p in products for t in years
-                    if in_arcs.get((k, p, t))]
+                    if in_arcs.get((k, p, t)) or out_arcs.get((k, p, t))]
             m.site_balance = pyo.Constraint(
                 keys,
-                rule=lambda _, k, p, t: sum(in_arcs[(k, p, t)])
+                rule=lambda _, k, p, t: sum(in_arcs.get((k, p, t), []))
                 == sum(out_arcs.get((k, p, t), [])),
             )
             # reuse share by chemistry at each site
@@ -488,13 +498,14 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     if math.isfinite(budget):
         budget_slack = slack("opening_budget", [0])
         opening = [(c, v) for (cat, _o, _t), pairs in terms.items() if cat == "opening"
-                   for c, v in pairs if not v.fixed]
+                   for c, v in pairs if id(v) not in existing_vars]
         m.opening_budget = pyo.Constraint(
             expr=sum(c * v for c, v in opening)
             - (budget_slack[0] if budget_slack is not None else 0) <= budget
         )
 
     nm.cost_terms = dict(terms)
+    nm.existing_vars = existing_vars
     nm.emission_terms = dict(emissions)
     objective = sum(
         data.discount[t] * sum(c * v for c, v in pairs) for (_cat, _o, t), pairs in terms.items()

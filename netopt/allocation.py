@@ -165,13 +165,14 @@ class Game:
         players: Sequence[Hashable] | None = None,
     ) -> None:
         kind = _check_kind(kind)
-        items = [(_as_coalition(k), v) for k, v in values.items()]
+        keys = [_as_coalition(k) for k in values]
+        vals = np.array([float(x) for x in values.values()], dtype=float)
         if players is None:
             order: dict[Hashable, None] = {}
-            for coal, _ in items:
-                if len(set(coal)) == 1:
+            for coal in keys:
+                if len(coal) == 1:
                     order.setdefault(coal[0], None)
-            others = {p for coal, _ in items for p in coal if p not in order}
+            others = {p for coal in keys for p in coal if p not in order}
             players = list(order) + _sorted_or_given(list(others))
         players = list(players)
         self._init_players(players, kind)
@@ -181,23 +182,32 @@ class Game:
                 f"{n} players: explicit games are limited to {MAX_DENSE_PLAYERS} players; "
                 "use Game.from_function for larger games"
             )
+        bit = {p: 1 << i for i, p in enumerate(players)}
+        masks = np.empty(len(keys), dtype=np.int64)
+        for k, coal in enumerate(keys):
+            mask = 0
+            for p in coal:
+                b = bit.get(p)
+                if b is None:
+                    raise ValueError(f"unknown player {p!r} in coalition {coal!r}")
+                mask |= b
+            masks[k] = mask
+        bad = np.flatnonzero(~np.isfinite(vals))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"value of coalition {keys[k]!r} is not finite: {vals[k]}")
+        if np.any(vals[masks == 0] != 0.0):
+            raise ValueError("the empty coalition must have value 0")
         vec = np.full(1 << n, np.nan)
+        vec[masks] = vals
         vec[0] = 0.0
-        for coal, val in items:
-            mask = self._mask(coal)
-            val = float(val)
-            if not math.isfinite(val):
-                raise ValueError(f"value of coalition {coal!r} is not finite: {val}")
-            if mask == 0:
-                if val != 0.0:
-                    raise ValueError(f"the empty coalition must have value 0, got {val}")
-                continue
-            if not np.isnan(vec[mask]) and vec[mask] != val:
-                raise ValueError(
-                    f"coalition {self._label(mask)} given twice with different values "
-                    f"({vec[mask]} and {val})"
-                )
-            vec[mask] = val
+        clash = np.flatnonzero(vec[masks] != vals)
+        if clash.size:
+            m = int(masks[clash[0]])
+            raise ValueError(
+                f"coalition {self._label(m)} given twice with different values "
+                f"({vals[masks == m].tolist()})"
+            )
         missing = np.flatnonzero(np.isnan(vec))
         if missing.size:
             raise ValueError(
@@ -227,6 +237,35 @@ class Game:
         game._init_players(list(players), _check_kind(kind))
         game._v = np.asarray(vec, dtype=float)
         return game
+
+    @classmethod
+    def from_array(
+        cls,
+        players: Sequence[Hashable],
+        values: Sequence[float] | np.ndarray,
+        kind: str = "savings",
+    ) -> Game:
+        """Build a game from values in bitmask order (bit ``k`` is ``players[k]``).
+
+        ``values`` has length ``2**n`` (entry 0, the empty coalition, must be 0) or
+        ``2**n - 1`` (the empty coalition left out).
+        """
+        players = list(players)
+        n = len(players)
+        if n > MAX_DENSE_PLAYERS:
+            raise ValueError(f"at most {MAX_DENSE_PLAYERS} players in an explicit game")
+        vec = np.asarray(values, dtype=float).ravel()
+        if vec.size == (1 << n) - 1:
+            vec = np.r_[0.0, vec]
+        if vec.size != 1 << n:
+            raise ValueError(f"{n} players need 2**n = {1 << n} values, got {vec.size}")
+        if vec[0] != 0.0:
+            raise ValueError("the empty coalition must have value 0")
+        if not np.all(np.isfinite(vec)):
+            raise ValueError(
+                f"non-finite value for coalition mask {int(np.argmin(np.isfinite(vec)))}"
+            )
+        return cls._from_vector(players, vec.copy(), kind)
 
     @classmethod
     def from_function(
@@ -366,7 +405,8 @@ class Game:
         """All coalition values as a Series indexed by coalition tuples (bitmask order)."""
         vec = self._dense()
         idx = [self._coalition(m) for m in range(1, 1 << self._n)]
-        return pd.Series(vec[1:], index=idx, name=self._kind)
+        index = pd.Index(idx, dtype=object, tupleize_cols=False, name="coalition")
+        return pd.Series(vec[1:], index=index, name=self._kind)
 
     # -- conversions ------------------------------------------------------------------------
 
@@ -626,11 +666,12 @@ def shapley(game: Game, samples: int | None = None, seed: int | None = None) -> 
     -------
     pandas.Series
         Shares by player (units of the game's values), named ``"shapley"``. With
-        ``samples``, ``attrs`` holds Series ``"stderr"`` (standard error of each
-        estimate), ``"ci_low"`` and ``"ci_high"`` (95% normal interval, estimate
-        +/- 1.96 stderr), and ``"samples"``. :func:`shapley_table` collects them in a
-        DataFrame. Every sampled order splits ``v(N)`` exactly, so the estimate is
-        efficient.
+        ``samples``, ``attrs`` holds ``"stderr"`` (standard error of each estimate),
+        ``"ci_low"`` and ``"ci_high"`` (95% normal interval, estimate +/- 1.96
+        stderr), each a plain ``{player: float}`` dict (so that pandas can still
+        concatenate results), and ``"samples"``. :func:`shapley_table` collects them
+        in a DataFrame. Every sampled order splits ``v(N)`` exactly, so the estimate
+        is efficient.
     """
     if samples is not None:
         return _shapley_sampled(game, int(samples), seed)
@@ -687,9 +728,13 @@ def _shapley_sampled(game: Game, samples: int, seed: int | None) -> pd.Series:
     stderr = np.sqrt(m2 / (count - 1) / count)
     out = _series(game, mean, "shapley")
     out.attrs["samples"] = count
-    out.attrs["stderr"] = _series(game, stderr, "stderr")
-    out.attrs["ci_low"] = _series(game, mean - 1.96 * stderr, "ci_low")
-    out.attrs["ci_high"] = _series(game, mean + 1.96 * stderr, "ci_high")
+    for key, arr in (
+        ("stderr", stderr),
+        ("ci_low", mean - 1.96 * stderr),
+        ("ci_high", mean + 1.96 * stderr),
+    ):
+        # plain dicts, not Series: pandas compares attrs when concatenating
+        out.attrs[key] = {p: float(a) for p, a in zip(game._players, arr, strict=True)}
     return out
 
 
@@ -697,14 +742,10 @@ def shapley_table(estimate: pd.Series) -> pd.DataFrame:
     """DataFrame (estimate, stderr, ci_low, ci_high) of a sampled :func:`shapley` result."""
     if "stderr" not in estimate.attrs:
         raise ValueError("not a sampled Shapley estimate (no stderr in attrs)")
-    return pd.DataFrame(
-        {
-            "estimate": estimate,
-            "stderr": estimate.attrs["stderr"],
-            "ci_low": estimate.attrs["ci_low"],
-            "ci_high": estimate.attrs["ci_high"],
-        }
-    )
+    table = pd.DataFrame({"estimate": estimate.to_numpy()}, index=estimate.index)
+    for key in ("stderr", "ci_low", "ci_high"):
+        table[key] = [estimate.attrs[key][p] for p in estimate.index]
+    return table
 
 
 # --------------------------------------------------------------------------- nucleolus

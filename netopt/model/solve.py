@@ -37,14 +37,20 @@ def run_solver(
     solver: str = "highs",
     log: bool = False,
     options: dict[str, Any] | None = None,
+    persistent: Any = None,
 ) -> dict[str, Any]:
-    """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap."""
+    """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
+
+    ``persistent`` is a pyomo HiGHS solver that has solved this model before and was told
+    of every change since (``update_variables``/``update_parameters``): it is reused
+    without rescanning the model.
+    """
     model = nm.model
     if solver == "highs":
         from pyomo.contrib.solver.common.factory import SolverFactory
         from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-        opt = SolverFactory("highs")
+        opt = persistent if persistent is not None else SolverFactory("highs")
         if not opt.available():
             raise SolverError("HiGHS is not available: pip install highspy")
         solver_options = {"mip_rel_gap": mip_gap, "mip_abs_gap": 1e-6}
@@ -60,6 +66,18 @@ def run_solver(
             kwargs["time_limit"] = float(time_limit)
         if threads is not None:
             kwargs["threads"] = int(threads)
+        if persistent is not None:
+            kwargs["auto_updates"] = {
+                "check_for_new_or_removed_constraints": False,
+                "check_for_new_or_removed_vars": False,
+                "check_for_new_or_removed_params": False,
+                "check_for_new_objective": False,
+                "update_constraints": False,
+                "update_vars": False,
+                "update_parameters": False,
+                "update_named_expressions": False,
+                "update_objective": False,
+            }
         results = opt.solve(model, **kwargs)
         tc = results.termination_condition
         has_solution = results.solution_status in (SolutionStatus.optimal,

@@ -165,6 +165,8 @@ class Game:
         players: Sequence[Hashable] | None = None,
     ) -> None:
         kind = _check_kind(kind)
+        if isinstance(values, pd.Series):  # e.g. netopt.coalition_values(...)
+            values = dict(values.items())
         keys = [_as_coalition(k) for k in values]
         vals = np.array([float(x) for x in values.values()], dtype=float)
         if players is None:
@@ -1392,3 +1394,50 @@ def allocate_all(
     df = pd.DataFrame(cols, index=game._index_obj())
     df.attrs.update(attrs)
     return df
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def savings_report(
+    game: Game, methods: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per member and method: stand-alone cost, allocated cost, savings; and stability.
+
+    ``game`` is a savings game built with :meth:`Game.from_costs` (money in its units).
+    Returns ``(members, stability)``: ``members`` is tidy, one row per member and method
+    (columns member, method, standalone_cost, allocated_cost, savings, savings_pct);
+    ``stability`` has one row per method (in_core, most_blocking, excess, efficient).
+    """
+    if game.standalone_costs is None:
+        raise ValueError("savings_report needs a game built with Game.from_costs")
+    standalone = game.standalone_costs
+    table = allocate_all(game, methods)
+    rows, checks = [], []
+    for method in table.columns:
+        shares = table[method]
+        if shares.isna().any():
+            checks.append({"method": method, "defined": False, "in_core": None,
+                           "most_blocking": None, "excess": np.nan, "efficient": None})
+            continue
+        for member in game.players:
+            saving = float(shares[member])
+            alone = float(standalone[member])
+            rows.append({
+                "member": member, "method": method, "standalone_cost": alone,
+                "allocated_cost": alone - saving, "savings": saving,
+                "savings_pct": 100.0 * saving / alone if alone else np.nan,
+            })
+        verdict = stability(game, shares)
+        blocking = verdict.most_blocking
+        checks.append({
+            "method": method, "defined": True, "in_core": verdict.in_core,
+            "most_blocking": None if blocking is None else "+".join(map(str, blocking)),
+            "excess": verdict.max_excess, "efficient": verdict.efficient,
+        })
+    members = pd.DataFrame(rows, columns=["member", "method", "standalone_cost",
+                                          "allocated_cost", "savings", "savings_pct"])
+    checks_frame = pd.DataFrame(checks)
+    checks_frame.attrs["grand_savings"] = game.grand_value
+    checks_frame.attrs["least_core_epsilon"] = table.attrs.get("least_core_epsilon")
+    return members, checks_frame

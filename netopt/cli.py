@@ -130,6 +130,94 @@ def print_plan(plan, console: Console = console) -> None:
     )
 
 
+def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _cache_folder(cache: Path | None) -> Path:
+    import os
+
+    if cache is not None:
+        return cache
+    return Path(os.environ.get("NETOPT_CACHE", ".netopt-cache"))
+
+
+def allocate_case(loaded, folder: Path | None, *, workers: int | None, cache: Path | None,
+                  mip_gap: float, time_limit: float | None) -> None:
+    """Coalition values, every allocation method, stability; print and write tables."""
+    from netopt.allocation import Game, savings_report
+    from netopt.game import coalition_table, coalition_values
+
+    n = len(loaded.member_ids)
+    console.print(f"valuing {2 ** n - 1} coalitions of {n} members "
+                  f"(cache: {_cache_folder(cache)})")
+    values = coalition_values(loaded, workers=workers, cache=_cache_folder(cache),
+                              mip_gap=mip_gap, time_limit=time_limit)
+    game = Game.from_costs(values)
+    members, stability = savings_report(game)
+    print_allocation(members, stability, game.grand_value)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        table = coalition_table(values).copy()
+        table["coalition"] = ["+".join(c) for c in table["coalition"]]
+        _write_atomic_csv(table, folder / "coalition_values.csv")
+        _write_atomic_csv(members, folder / "allocation.csv")
+        _write_atomic_csv(stability, folder / "allocation_stability.csv")
+        console.print(f"allocation written to [bold]{folder}[/bold]")
+
+
+def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float) -> None:
+    """Side-by-side allocations (CNY million and savings %) and their core stability."""
+    console.print(f"the alliance saves CNY {_money(grand)} M against every member going alone")
+    methods = list(dict.fromkeys(members["method"]))
+    cost = members.pivot(index="member", columns="method", values="allocated_cost")
+    pct = members.pivot(index="member", columns="method", values="savings_pct")
+    alone = members.groupby("member", sort=False)["standalone_cost"].first()
+    table = Table(title="Allocated cost, CNY million (savings %)")
+    table.add_column("member")
+    table.add_column("alone", justify="right")
+    for method in methods:
+        table.add_column(method, justify="right")
+    for member in alone.index:
+        table.add_row(str(member), _money(alone[member]), *[
+            f"{_money(cost.at[member, m])} ({pct.at[member, m]:.1f}%)" for m in methods])
+    console.print(table)
+    table = Table(title="Stability: is each allocation in the core?")
+    for col in ("method", "in core", "most-blocking coalition", "excess (CNY M)"):
+        table.add_column(col)
+    for row in stability.itertuples():
+        if not row.defined:
+            table.add_row(row.method, "undefined", "", "")
+            continue
+        blocking = row.most_blocking if isinstance(row.most_blocking, str) else "-"
+        table.add_row(row.method, "yes" if row.in_core else "[red]no[/red]", blocking,
+                      _money(row.excess))
+    console.print(table)
+
+
+@app.command()
+def allocate(
+    case: CaseArg = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the allocation tables.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel coalition solves "
+                                                "(default: cores).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder (default "
+                                               "$NETOPT_CACHE or .netopt-cache).")] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap per coalition.")] = 1e-4,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
+) -> None:
+    """Value every coalition of members and split the savings (Shapley, nucleolus, ...)."""
+    import netopt
+
+    loaded = netopt.load_case(_case_path(case))
+    if out is not None and out.exists() and any(out.glob("allocation*.csv")):
+        raise FileExistsError(f"{out} already holds an allocation; choose another --out")
+    allocate_case(loaded, out, workers=workers, cache=cache, mip_gap=mip_gap,
+                  time_limit=time_limit)
+
+
 @app.command()
 def run(
     case: CaseArg = None,
@@ -141,8 +229,14 @@ def run(
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="MIP solver (pyomo name).")] = "highs",
     log: Annotated[bool, typer.Option(help="Show the solver's log.")] = False,
+    allocate: Annotated[bool | None, typer.Option(
+        "--allocate/--no-allocate",
+        help="Value every coalition and split the savings (default: on for up to 10 "
+        "members).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder.")] = None,
 ) -> None:
-    """Solve a case and write its plan (tables, plan.json) into a new output folder."""
+    """Solve a case, write its plan into a new output folder, and split the savings."""
     import netopt
 
     path = _case_path(case)
@@ -170,6 +264,11 @@ def run(
         raise typer.Exit(3)
     if not plan.has_solution:
         raise typer.Exit(4)
+    if allocate is None:
+        allocate = 2 <= len(loaded.member_ids) <= 10
+    if allocate:
+        allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
+                      time_limit=time_limit)
 
 
 @app.command()
@@ -237,14 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except typer.Exit as exc:
         return exc.exit_code
-    except Exception as exc:  # click's usage errors and aborts
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except typer.Abort:
+        return 130
+    except Exception as exc:  # usage errors of the command line (click's exceptions)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
         raise
     return 0
 

@@ -112,30 +112,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     m.RECYCLERS = pyo.Set(initialize=list(recyclers.index), ordered=True)
     m.REUSE_OUTLETS = pyo.Set(initialize=list(outlets.index), ordered=True)
 
-    # --- variables: facilities ---------------------------------------------------------
-    existing_vars: set[int] = set()
-    def facility_var(name, table, used: bool) -> None:
-        index = [(f, t) for f in table.index for t in years] if used else []
-        var = pyo.Var(index, within=pyo.Binary, dense=True)
-        m.add_component(name, var)
-        existing = table["existing"] if "existing" in table.columns else None
-        for f in table.index:
-            if existing is not None and bool(existing[f]) and used:
-                for t in years:
-                    # a bound, not fix(): a coalition solve may close it (owner absent)
-                    var[f, t].setlb(1)
-                    existing_vars.add(id(var[f, t]))
-
-    has_sites = len(sites) > 0
-    downstream = has_sites and not data.site_is_sink
-    facility_var("open_collection_point", cps, True)
-    facility_var("open_recycler", recyclers, downstream)
-    facility_var("open_reuse_outlet", outlets, downstream)
-    m.site_level = pyo.Var(
-        [(k, lv, t) for (k, lv) in level_keys for t in years], within=pyo.Binary, dense=True
-    )
-
-    # --- variables: flows --------------------------------------------------------------
+    # --- flow indices (first: a facility no flow can reach is closed) ---
     flow_index = {}
     for leg in FLOW_LEGS:
         index = []
@@ -153,7 +130,44 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                         continue
                     index.append((origin, destination, pid, t))
         flow_index[leg] = index
-        m.add_component(f"flow_{leg}", pyo.Var(index, within=pyo.NonNegativeReals, dense=True))
+    # --- variables: facilities ---------------------------------------------------------
+    existing_vars: set[int] = set()
+
+    def facility_var(name, table, used: bool) -> None:
+        index = [(f, t) for f in table.index for t in years] if used else []
+        var = pyo.Var(index, within=pyo.Binary, dense=True)
+        m.add_component(name, var)
+        existing = table["existing"] if "existing" in table.columns else None
+        for f in table.index:
+            is_existing = existing is not None and bool(existing[f])
+            if not used:
+                continue
+            if str(f) not in reached:
+                # no arc reaches it: it can only be open because it exists
+                for t in years:
+                    var[f, t].fix(1 if is_existing else 0)
+                    if is_existing:
+                        existing_vars.add(id(var[f, t]))
+                continue
+            if is_existing:
+                for t in years:
+                    # a bound, not fix(): a coalition solve may close it (owner absent)
+                    var[f, t].setlb(1)
+                    existing_vars.add(id(var[f, t]))
+
+    has_sites = len(sites) > 0
+    downstream = has_sites and not data.site_is_sink
+    reached = {str(key[1]) for index in flow_index.values() for key in index}
+    facility_var("open_collection_point", cps, True)
+    facility_var("open_recycler", recyclers, downstream)
+    facility_var("open_reuse_outlet", outlets, downstream)
+    m.site_level = pyo.Var(
+        [(k, lv, t) for (k, lv) in level_keys for t in years], within=pyo.Binary, dense=True
+    )
+
+    for leg in FLOW_LEGS:
+        m.add_component(f"flow_{leg}",
+                        pyo.Var(flow_index[leg], within=pyo.NonNegativeReals, dense=True))
     flow = {leg: getattr(m, f"flow_{leg}") for leg in FLOW_LEGS}
     supply_keys = [key for key, tonnes in supply.items() if tonnes > 0]
     outsourcing_allowed = bool(par["allow_outsourcing"])
@@ -376,14 +390,14 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             var = flow_of.get((i, d, p, t))
             if var is None:  # product cannot use this arc: the source must not pick it
                 return m.assign[i, d, t] == 0
-            return var == supply[(i, p, t)] * m.assign[i, d, t]
+            return var == m.supply_t[i, p, t] * m.assign[i, d, t]
 
         m.assign_flow = pyo.Constraint(assign_keys, rule=assign_rule)
         if outsourcing_allowed:
             m.assign_outsourcing = pyo.Constraint(
                 supply_keys,
                 rule=lambda _, i, p, t: m.outsourced[i, p, t]
-                == supply[(i, p, t)] * m.assign_outsourced[i, t],
+                == m.supply_t[i, p, t] * m.assign_outsourced[i, t],
             )
 
     # --- costs (also the objective) -----------------------------------------------------

@@ -21,6 +21,19 @@ from netopt.model.extract import extract_plan
 from netopt.model.network import prepare
 from netopt.plan import INFEASIBLE, INTERRUPTED, NO_SOLUTION, OPTIMAL, TIME_LIMIT, Plan
 
+_UNSET = -1
+_SCHEDULER_THREADS: int | None = _UNSET  # threads option of this process's last solve
+
+
+def _use_threads(threads: int | None) -> None:
+    """HiGHS keeps one thread scheduler per process: rebuild it when the count changes."""
+    global _SCHEDULER_THREADS
+    if _SCHEDULER_THREADS != _UNSET and _SCHEDULER_THREADS != threads and threads is not None:
+        import highspy
+
+        highspy.Highs.resetGlobalScheduler(True)
+    _SCHEDULER_THREADS = threads
+
 
 def _relative_gap(objective: float, bound: float) -> float:
     if not (math.isfinite(objective) and math.isfinite(bound)):
@@ -66,6 +79,7 @@ def run_solver(
             kwargs["time_limit"] = float(time_limit)
         if threads is not None:
             kwargs["threads"] = int(threads)
+        _use_threads(None if threads is None else int(threads))
         if persistent is not None:
             kwargs["auto_updates"] = {
                 "check_for_new_or_removed_constraints": False,

@@ -1,0 +1,333 @@
+"""Coalition values: the cost c(S) of every coalition S of the alliance's members.
+
+c(S) is the optimal cost of serving the supply of S's sources using only S's facilities
+plus outside parties (facilities with a blank ``member_id``) at market prices. One model
+is built per worker process and reused: a coalition is switched in by bounding the
+facilities of non-members closed and zeroing non-members' supply (a mutable parameter),
+with no rebuild. Results are cached on disk, keyed by the case's content, the solver
+settings and the coalition, so a stopped run resumes where it stopped.
+
+Solves run on any executor with ``submit`` (``concurrent.futures`` pools, or a
+``dask.distributed.Client``); the default is a local process pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from netopt.case import Case
+from netopt.errors import SolverError
+
+Coalition = frozenset[str]
+
+
+class SolverToleranceWarning(UserWarning):
+    """Coalition values that break subadditivity by more than the solver tolerance."""
+
+
+# --- one model per worker process --------------------------------------------------------
+
+class CoalitionSolver:
+    """A built model of a case that solves coalitions by changing bounds and supply only."""
+
+    def __init__(self, case: Case, *, mip_gap: float = 1e-4, time_limit: float | None = None,
+                 threads: int | None = 1, log: bool = False):
+        from pyomo.contrib.solver.common.factory import SolverFactory
+
+        from netopt.model.build import build_model
+
+        self.case = case
+        self.nm = build_model(case)
+        self.model = self.nm.model
+        self.options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads,
+                        "log": log}
+        self.opt = SolverFactory("highs")
+        self.first = True
+        m = self.model
+        facility_vars: dict[str, list] = {}  # member -> open/level vars it owns
+
+        def collect(table, var):
+            for (fid, _t), v in var.items():
+                owner = table.at[fid, "member_id"]
+                if owner:
+                    facility_vars.setdefault(owner, []).append(v)
+
+        collect(case.collection_points, m.open_collection_point)
+        collect(case.recyclers, m.open_recycler)
+        collect(case.reuse_outlets, m.open_reuse_outlet)
+        for (k, _lv, _t), v in m.site_level.items():
+            owner = case.dismantling_sites.at[k, "member_id"]
+            if owner:
+                facility_vars.setdefault(owner, []).append(v)
+        self.facility_vars = facility_vars
+        self.fixed_values = {id(v): v.value for vs in facility_vars.values() for v in vs
+                             if v.fixed}
+        self.original_bounds = {id(v): (v.lb, v.ub) for vs in facility_vars.values() for v in vs}
+        owner_of_source = case.sources["member_id"].to_dict()
+        self.supply_params: dict[str, list] = {}
+        self.supply_values: dict[int, float] = {}
+        for (i, _p, _t), param in m.supply_t.items():
+            self.supply_params.setdefault(owner_of_source[i], []).append(param)
+            self.supply_values[id(param)] = float(param.value)
+
+    def solve(self, coalition: Iterable[str]) -> dict[str, Any]:
+        """Cost c(S) of one coalition (CNY, discounted), with status and gap."""
+        from netopt.model.solve import run_solver
+
+        members = set(coalition)
+        changed = []
+        for owner, variables in self.facility_vars.items():
+            for v in variables:
+                if id(v) in self.fixed_values:  # no arc reaches it: a constant 0 or 1
+                    v.fix(self.fixed_values[id(v)] if owner in members else 0)
+                    continue
+                lb, ub = self.original_bounds[id(v)] if owner in members else (0, 0)
+                if (v.lb, v.ub) != (lb, ub):
+                    v.setlb(lb)
+                    v.setub(ub)
+                    changed.append(v)
+        for owner, params in self.supply_params.items():
+            for param in params:
+                param.set_value(self.supply_values[id(param)] if owner in members else 0.0)
+        start = time.perf_counter()
+        if self.first:
+            result = run_solver(self.nm, **self.options, persistent=self.opt_first())
+            self.first = False
+        else:
+            self.opt_update(changed)
+            result = run_solver(self.nm, **self.options, persistent=self.opt)
+        return {"coalition": sorted(members), "cost_cny": result["objective"],
+                "status": result["status"], "bound_cny": result["bound"], "gap": result["gap"],
+                "seconds": time.perf_counter() - start}
+
+    def opt_first(self):
+        """The solver for the first solve: it reads the whole model (set_instance)."""
+        return self.opt
+
+    def opt_update(self, changed: list) -> None:
+        if changed:
+            self.opt.update_variables(changed)
+        self.opt.update_parameters()
+
+
+_WORKER_SOLVERS: dict[str, CoalitionSolver] = {}
+
+
+def _solve_coalition(case: Case, coalition: tuple[str, ...], options: dict) -> dict[str, Any]:
+    """Task run in a worker: reuse the worker's model of ``case`` if it has one."""
+    key = case.content_hash() + json.dumps(options, sort_keys=True)
+    solver = _WORKER_SOLVERS.get(key)
+    if solver is None:
+        _WORKER_SOLVERS.clear()  # one case per worker at a time keeps memory bounded
+        solver = CoalitionSolver(case, **options)
+        _WORKER_SOLVERS[key] = solver
+    return solver.solve(coalition)
+
+
+# --- cache --------------------------------------------------------------------------------
+
+class CoalitionCache:
+    """One JSON file per solved coalition under ``folder/<case hash>/``; writes are atomic."""
+
+    def __init__(self, folder: str | Path, case: Case, options: dict):
+        settings = json.dumps(options, sort_keys=True)
+        digest = hashlib.sha256((case.content_hash() + settings).encode()).hexdigest()[:20]
+        self.folder = Path(folder) / digest
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, coalition: Iterable[str]) -> Path:
+        name = hashlib.sha256("\x1f".join(sorted(coalition)).encode()).hexdigest()[:24]
+        return self.folder / f"{name}.json"
+
+    def get(self, coalition: Iterable[str]) -> dict | None:
+        path = self._path(coalition)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None  # a damaged entry is solved again
+
+    def put(self, record: dict) -> None:
+        path = self._path(record["coalition"])
+        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(record, stream)
+        os.replace(tmp, path)
+
+
+# --- the public function -------------------------------------------------------------------
+
+def all_coalitions(members: Iterable[str]) -> list[Coalition]:
+    """Every non-empty coalition, smallest first (singletons, pairs, ...)."""
+    members = list(members)
+    return [frozenset(c) for size in range(1, len(members) + 1)
+            for c in itertools.combinations(members, size)]
+
+
+def _submit(executor: Any, fn, *args):
+    return executor.submit(fn, *args)
+
+
+def _as_completed(executor: Any, futures: list):
+    if type(executor).__module__.startswith("distributed"):
+        from distributed import as_completed
+
+        return as_completed(futures)
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def coalition_values(
+    case: Case,
+    coalitions: Iterable[Iterable[str]] | None = None,
+    *,
+    executor: Executor | Any | None = None,
+    cache: str | Path | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+    **solve_options: Any,
+) -> pd.Series:
+    """Cost c(S) in CNY (discounted) of each coalition, as a Series indexed by frozenset.
+
+    ``coalitions`` defaults to every non-empty coalition of the case's members.
+    ``executor`` is anything with ``submit`` (a ``concurrent.futures`` executor or a
+    ``dask.distributed.Client``); by default a process pool of ``workers`` (the number of
+    cores) runs the solves. ``cache`` is a folder: finished coalitions are stored there
+    as they finish and are not solved again. ``solve_options`` are ``mip_gap``,
+    ``time_limit``, ``threads`` (per solve, default 1). The Series' ``attrs["records"]``
+    holds a tidy frame of every solve (status, bound, gap, seconds).
+    """
+    members = list(case.member_ids)
+    wanted = all_coalitions(members) if coalitions is None else [
+        frozenset(c) for c in coalitions]
+    unknown = {m for c in wanted for m in c} - set(members)
+    if unknown:
+        raise ValueError(f"unknown member(s) in coalitions: {sorted(unknown)}")
+    options = {"mip_gap": 1e-4, "time_limit": None, "threads": 1, "log": False}
+    options.update(solve_options)
+    store = CoalitionCache(cache, case, options) if cache is not None else None
+    records: dict[Coalition, dict] = {}
+    todo = []
+    for coalition in dict.fromkeys(wanted):
+        cached = store.get(coalition) if store else None
+        if cached is not None:
+            records[coalition] = cached
+        else:
+            todo.append(coalition)
+
+    own_pool = None
+    if todo:
+        if executor is None:
+            n = workers or min(len(todo), os.cpu_count() or 1)
+            # spawn, not fork: HiGHS keeps a global thread pool that a forked child
+            # inherits broken (its solves then end with no solution)
+            own_pool = executor = ProcessPoolExecutor(
+                max_workers=max(1, n), mp_context=multiprocessing.get_context("spawn"))
+        try:
+            _run(executor, case, todo, options, records, store, progress, len(wanted))
+        finally:
+            if own_pool is not None:
+                own_pool.shutdown(wait=True, cancel_futures=True)
+
+    values = pd.Series({c: records[c]["cost_cny"] for c in dict.fromkeys(wanted)},
+                       name="cost_cny", dtype=float)
+    table = pd.DataFrame([{**records[c], "coalition": tuple(sorted(c)), "size": len(c)}
+                          for c in dict.fromkeys(wanted)])
+    values.attrs["records"] = table
+    values.attrs["unit"] = "CNY"
+    check_subadditive(values, tolerance=options["mip_gap"])
+    return values
+
+
+def _run(executor, case, todo, options, records, store, progress, total) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("coalitions"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[running]} running, {task.fields[left]} left"),
+               TimeElapsedColumn()]
+    done_before = total - len(todo)
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("solve", total=total, completed=done_before,
+                            running=0, left=len(todo))
+        futures = {}
+        for coalition in todo:
+            future = _submit(executor, _solve_coalition, case, tuple(sorted(coalition)),
+                             options)
+            futures[future] = coalition
+        left = len(todo)
+        try:
+            for future in _as_completed(executor, list(futures)):
+                record = future.result()
+                coalition = futures[future]
+                records[coalition] = record
+                if record["status"] not in ("optimal", "time_limit"):
+                    raise SolverError(
+                        f"coalition {'+'.join(record['coalition'])} was not solved "
+                        f"({record['status']}); finished coalitions are kept in the cache")
+                if store is not None:
+                    store.put(record)
+                left -= 1
+                bar.update(task, advance=1, left=left,
+                           running=min(left, getattr(executor, "_max_workers", left)))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def check_subadditive(values: pd.Series, tolerance: float = 1e-4) -> list[dict]:
+    """Violations of c(S) <= c(A) + c(B) over every split of S into two, as warnings.
+
+    A violation larger than ``tolerance`` x |c(A) + c(B)| (the solver's gap) is reported
+    with its numbers as a :class:`SolverToleranceWarning`; the list is returned.
+    """
+    cost = dict(values.items())
+    found = []
+    for coalition, value in cost.items():
+        members = sorted(coalition)
+        if len(members) < 2:
+            continue
+        first, rest = members[0], members[1:]
+        for size in range(0, len(rest)):
+            for part in itertools.combinations(rest, size):
+                a = frozenset((first, *part))
+                b = coalition - a
+                if a in cost and b in cost:
+                    total = cost[a] + cost[b]
+                    excess = value - total
+                    if excess > tolerance * max(1.0, abs(total)) + 1e-6:
+                        found.append({"coalition": tuple(members), "cost": value,
+                                      "split": (tuple(sorted(a)), tuple(sorted(b))),
+                                      "split_cost": total, "excess": excess})
+    for item in found[:10]:
+        warnings.warn(
+            f"c({','.join(item['coalition'])}) = {item['cost']:,.2f} exceeds "
+            f"c({','.join(item['split'][0])}) + c({','.join(item['split'][1])}) = "
+            f"{item['split_cost']:,.2f} by {item['excess']:,.2f} CNY (solver tolerance?)",
+            SolverToleranceWarning, stacklevel=3)
+    return found
+
+
+def coalition_table(values: pd.Series) -> pd.DataFrame:
+    """Tidy table of coalition values: coalition, size, cost_cny (and solve records)."""
+    records = values.attrs.get("records")
+    if records is not None:
+        return records
+    return pd.DataFrame({"coalition": [tuple(sorted(c)) for c in values.index],
+                         "size": [len(c) for c in values.index],
+                         "cost_cny": values.to_numpy()})

@@ -312,6 +312,15 @@ def schema(
         console.print(out)
 
 
+def _register_commands() -> None:
+    from netopt.commands import register_all
+
+    register_all(app)
+
+
+_register_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning known errors into one-line messages."""
     try:

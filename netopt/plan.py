@@ -4,6 +4,8 @@ Tables (pandas DataFrames, one row per thing, units in column names):
 
 - ``sites``: one row per candidate facility and year: kind, id, name, member, lat, lon,
   opened, level, capacity_t_per_yr, throughput_t, utilisation.
+- ``sources``: one row per source and year: kind, id, name, member, lat, lon, supply_t,
+  collected_t, outsourced_t.
 - ``flows``: one row per arc, product and year with tonnes > 0: leg, origin, destination,
   chemistry, condition, year, tonnes, km, transport_cost_cny.
 - ``outsourced``: one row per source, product and year with tonnes > 0.
@@ -33,7 +35,9 @@ INFEASIBLE = "infeasible"
 NO_SOLUTION = "no_solution"  # stopped (time limit, interrupt) before any feasible plan
 INTERRUPTED = "interrupted"  # stopped by the user with a feasible plan
 
-TABLES = ("sites", "flows", "outsourced", "costs", "kpis")
+TABLES = ("sites", "sources", "flows", "outsourced", "costs", "kpis")
+SOURCE_COLUMNS = ["id", "name", "kind", "member", "lat", "lon", "year", "supply_t",
+                  "collected_t", "outsourced_t"]
 SITE_COLUMNS = ["kind", "id", "name", "member", "lat", "lon", "year", "opened", "level",
                 "capacity_t_per_yr", "throughput_t", "utilisation"]
 FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year", "tonnes",
@@ -49,6 +53,7 @@ class Plan:
     bound: float
     gap: float
     sites: pd.DataFrame
+    sources: pd.DataFrame
     flows: pd.DataFrame
     outsourced: pd.DataFrame
     costs: pd.DataFrame
@@ -68,7 +73,8 @@ class Plan:
         """A plan with no solution (infeasible or stopped before any was found)."""
         return cls(
             status=status, objective=float("nan"), bound=bound, gap=float("inf"),
-            sites=pd.DataFrame(columns=SITE_COLUMNS), flows=pd.DataFrame(columns=FLOW_COLUMNS),
+            sites=pd.DataFrame(columns=SITE_COLUMNS),
+            sources=pd.DataFrame(columns=SOURCE_COLUMNS), flows=pd.DataFrame(columns=FLOW_COLUMNS),
             outsourced=pd.DataFrame(columns=["source", "chemistry", "condition", "year",
                                              "tonnes"]),
             costs=pd.DataFrame(columns=["category", "member", "year", "cost_cny",
@@ -185,10 +191,16 @@ def load_plan(folder: str | Path) -> Plan:
     tables = {}
     for name in TABLES:
         path = folder / f"{name}.csv"
-        tables[name] = pd.read_csv(path) if path.exists() and path.stat().st_size else \
-            pd.DataFrame()
+        text_columns = {c: str for c in ("id", "name", "member", "origin", "destination",
+                                          "source", "level", "category", "unit")}
+        tables[name] = pd.read_csv(path, dtype=text_columns, keep_default_na=False,
+                                   na_values={"value": ["nan"]}) \
+            if path.exists() and path.stat().st_size else pd.DataFrame()
     if "opened" in tables["sites"].columns:
         tables["sites"]["opened"] = tables["sites"]["opened"].astype(bool)
+    for name in ("sites", "sources"):  # ids are text even when they look like numbers
+        if "id" in tables[name].columns:
+            tables[name]["id"] = tables[name]["id"].astype(str)
     known = {"status", "termination", "objective_cny", "bound_cny", "gap", "timings_s",
              "case_name", "case_hash", "solver"}
 
@@ -196,7 +208,10 @@ def load_plan(folder: str | Path) -> Plan:
         value = header.get(key)
         return float("nan") if value is None else float(value)
 
+    explanation_path = folder / "explanation.csv"
+    explanation = pd.read_csv(explanation_path) if explanation_path.exists() else None
     return Plan(
+        explanation=explanation,
         status=header["status"],
         objective=num("objective_cny"),
         bound=num("bound_cny"),

@@ -211,3 +211,19 @@ def test_scaling_all_costs_scales_the_objective(tables, factor):
     changes["parameters"] = {name: case.parameters[name] * factor for name in MONEY_PARAMETERS}
     after = solve_checked(case.replace(**changes)).objective
     assert after == pytest.approx(before * factor, rel=1e-6, abs=1e-6)
+
+
+def test_plan_save_and_load_round_trip(tmp_path):
+    case = netopt.load_case(data_path("tiny/basic"))
+    plan = netopt.solve(case)
+    folder = plan.save(tmp_path / "plan")
+    loaded = netopt.load_plan(folder)
+    assert loaded.status == plan.status and loaded.objective == pytest.approx(plan.objective)
+    for name in ("sites", "sources", "flows", "costs", "kpis"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(plan, name),
+                                      check_dtype=False)
+    with pytest.raises(FileExistsError):
+        plan.save(folder)
+    sources = plan.sources.set_index("id")
+    assert sources.loc["s1", "supply_t"] == pytest.approx(100)
+    assert sources.loc["s2", "collected_t"] == pytest.approx(50)

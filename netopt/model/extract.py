@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from netopt.model.build import FLOW_LEGS, NetworkModel
-from netopt.plan import Plan
+from netopt.plan import SOURCE_COLUMNS, Plan
 
 #: Flows below this many tonnes are solver noise and left out of the tables.
 FLOW_TOLERANCE_T = 1e-7
@@ -61,6 +61,23 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
     ]
     outsourced = pd.DataFrame(out_rows, columns=["source", "chemistry", "condition", "year",
                                                  "tonnes"])
+
+    # sources: supply, collected and outsourced per source and year
+    src = case.sources
+    supply_by = defaultdict(float)
+    for (i, _p, t), tonnes in data.supply.items():
+        supply_by[(i, t)] += tonnes
+    out_by = outsourced.groupby(["source", "year"])["tonnes"].sum().to_dict() if len(
+        outsourced) else {}
+    source_rows = [
+        {"id": i, "name": src.at[i, "name"] or i, "kind": src.at[i, "kind"],
+         "member": src.at[i, "member_id"], "lat": float(src.at[i, "lat"]),
+         "lon": float(src.at[i, "lon"]), "year": t, "supply_t": supply_by.get((i, t), 0.0),
+         "collected_t": supply_by.get((i, t), 0.0) - out_by.get((i, t), 0.0),
+         "outsourced_t": out_by.get((i, t), 0.0)}
+        for i in src.index for t in years
+    ]
+    sources = pd.DataFrame(source_rows, columns=SOURCE_COLUMNS)
 
     # sites
     site_rows = []
@@ -149,6 +166,6 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
     if header.get("bound") is None or not np.isfinite(header.get("bound", np.nan)):
         header["bound"] = float("nan")
     return Plan(
-        sites=sites, flows=flows, outsourced=outsourced, costs=costs, kpis=kpi_frame,
+        sites=sites, sources=sources, flows=flows, outsourced=outsourced, costs=costs, kpis=kpi_frame,
         case_name=case.name, case_hash=case.content_hash(), **header,
     )

@@ -166,6 +166,7 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
     if header.get("bound") is None or not np.isfinite(header.get("bound", np.nan)):
         header["bound"] = float("nan")
     return Plan(
-        sites=sites, sources=sources, flows=flows, outsourced=outsourced, costs=costs, kpis=kpi_frame,
+        sites=sites, sources=sources, flows=flows, outsourced=outsourced, costs=costs,
+        kpis=kpi_frame,
         case_name=case.name, case_hash=case.content_hash(), **header,
     )

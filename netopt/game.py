@@ -3,7 +3,8 @@
 c(S) is the optimal cost of serving the supply of S's sources using only S's facilities
 plus outside parties (facilities with a blank ``member_id``) at market prices. One model
 is built per worker process and reused: a coalition is switched in by bounding the
-facilities of non-members closed and zeroing non-members' supply (a mutable parameter),
+facilities of non-members closed and switching non-members' sources off (a mutable
+parameter),
 with no rebuild. Results are cached on disk, keyed by the case's content, the solver
 settings and the coalition, so a stopped run resumes where it stopped.
 
@@ -78,10 +79,8 @@ class CoalitionSolver:
         self.original_bounds = {id(v): (v.lb, v.ub) for vs in facility_vars.values() for v in vs}
         owner_of_source = case.sources["member_id"].to_dict()
         self.supply_params: dict[str, list] = {}
-        self.supply_values: dict[int, float] = {}
-        for (i, _p, _t), param in m.supply_t.items():
+        for (i, _t), param in m.source_active.items():
             self.supply_params.setdefault(owner_of_source[i], []).append(param)
-            self.supply_values[id(param)] = float(param.value)
 
     def solve(self, coalition: Iterable[str]) -> dict[str, Any]:
         """Cost c(S) of one coalition (CNY, discounted), with status and gap."""
@@ -101,7 +100,7 @@ class CoalitionSolver:
                     changed.append(v)
         for owner, params in self.supply_params.items():
             for param in params:
-                param.set_value(self.supply_values[id(param)] if owner in members else 0.0)
+                param.set_value(1.0 if owner in members else 0.0)
         start = time.perf_counter()
         if self.first:
             result = run_solver(self.nm, **self.options, persistent=self.opt_first())

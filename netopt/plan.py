@@ -8,7 +8,8 @@ Tables (pandas DataFrames, one row per thing, units in column names):
   collected_t, outsourced_t.
 - ``flows``: one row per arc, product and year with tonnes > 0: leg, origin, destination,
   chemistry, condition, year, tonnes, km, transport_cost_cny.
-- ``outsourced``: one row per source, product and year with tonnes > 0.
+- ``outsourced``: packs handed to licensed third parties, one row per place (a source,
+  or a collection point that cannot send them on), product and year with tonnes > 0.
 - ``costs``: one row per category, member and year: cost_cny (that year's money) and
   discounted_cny (its part of the objective). ``costs.discounted_cny.sum()`` equals
   ``objective``. Revenue rows are negative.
@@ -40,6 +41,7 @@ SOURCE_COLUMNS = ["id", "name", "kind", "member", "lat", "lon", "year", "supply_
                   "collected_t", "outsourced_t"]
 SITE_COLUMNS = ["kind", "id", "name", "member", "lat", "lon", "year", "opened", "level",
                 "capacity_t_per_yr", "throughput_t", "utilisation"]
+OUTSOURCED_COLUMNS = ["place", "id", "chemistry", "condition", "year", "tonnes"]
 FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year", "tonnes",
                 "km", "tkm", "transport_cost_cny"]
 
@@ -75,8 +77,7 @@ class Plan:
             status=status, objective=float("nan"), bound=bound, gap=float("inf"),
             sites=pd.DataFrame(columns=SITE_COLUMNS),
             sources=pd.DataFrame(columns=SOURCE_COLUMNS), flows=pd.DataFrame(columns=FLOW_COLUMNS),
-            outsourced=pd.DataFrame(columns=["source", "chemistry", "condition", "year",
-                                             "tonnes"]),
+            outsourced=pd.DataFrame(columns=OUTSOURCED_COLUMNS),
             costs=pd.DataFrame(columns=["category", "member", "year", "cost_cny",
                                         "discounted_cny"]),
             kpis=pd.DataFrame(columns=["name", "value", "unit"]),
@@ -115,6 +116,15 @@ class Plan:
         """Costs grouped by 'category', 'member' and/or 'year'."""
         column = "discounted_cny" if discounted else "cost_cny"
         return self.costs.groupby(list(keys))[column].sum()
+
+    def to_geodataframes(self) -> dict[str, Any]:
+        """GIS layers (sources, sites by kind, flows) as GeoDataFrames in EPSG:4326.
+
+        See :func:`netopt.io.gis.plan_layers`; the same layers ``netopt export`` writes.
+        """
+        from netopt.io.gis import plan_layers
+
+        return plan_layers(self)
 
     def header(self) -> dict[str, Any]:
         """Status, objective, bound, gap and timings as plain values (for plan.json)."""

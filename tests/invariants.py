@@ -22,7 +22,8 @@ def check_plan(case: Case, plan: Plan) -> None:
     supplied = case.supply.groupby(["source_id", "chemistry", "year"])["tonnes"].sum()
     first = flows[flows["leg"].isin(["source_collection", "source_site"])]
     shipped = first.groupby(["origin", "chemistry", "year"])["tonnes"].sum()
-    outsourced = plan.outsourced.groupby(["source", "chemistry", "year"])["tonnes"].sum()
+    at_source = plan.outsourced[plan.outsourced["place"] == "source"]
+    outsourced = at_source.groupby(["id", "chemistry", "year"])["tonnes"].sum()
     for key, tonnes in supplied.items():
         got = shipped.get(key, 0.0) + outsourced.get(key, 0.0)
         assert abs(got - tonnes) <= tol, f"supply {key}: {got} != {tonnes}"
@@ -30,8 +31,8 @@ def check_plan(case: Case, plan: Plan) -> None:
     if share > 0 and len(first):
         damaged = first[first["condition"] == "damaged"].groupby(
             ["origin", "chemistry", "year"])["tonnes"].sum()
-        out_damaged = plan.outsourced[plan.outsourced["condition"] == "damaged"].groupby(
-            ["source", "chemistry", "year"])["tonnes"].sum()
+        out_damaged = at_source[at_source["condition"] == "damaged"].groupby(
+            ["id", "chemistry", "year"])["tonnes"].sum()
         for key, tonnes in supplied.items():
             got = damaged.get(key, 0.0) + out_damaged.get(key, 0.0)
             assert abs(got - share * tonnes) <= tol
@@ -41,7 +42,9 @@ def check_plan(case: Case, plan: Plan) -> None:
     has_downstream = len(case.recyclers) + len(case.reuse_outlets) > 0
     keys = ["chemistry", "condition", "year"]
     inflow = flows.groupby(["destination", *keys])["tonnes"].sum()
-    outflow = flows.groupby(["origin", *keys])["tonnes"].sum()
+    at_points = plan.outsourced[plan.outsourced["place"] == "collection_point"].rename(
+        columns={"id": "origin"})
+    outflow = pd.concat([flows, at_points]).groupby(["origin", *keys])["tonnes"].sum()
     nodes = []
     if has_sites:
         nodes += list(case.collection_points.index)

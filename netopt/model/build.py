@@ -10,24 +10,29 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
                        + price_CO2 * emissions_t                                   (carbon)
                        - sum revenue_c x[a,p,t] into recyclers and reuse outlets ] (revenue)
 
-    supply[i,p,t]            sum_j x[i,j,p,t] + sum_k x[i,k,p,t] + outsourced[i,p,t] = s[i,p,t]
-    collection_balance[j,p,t] sum_i x[i,j,p,t] = sum_k x[j,k,p,t]      (unless j is a sink)
+    A source ships its packs as they come (its mix of chemistries and conditions): the
+    first leg carries shares y[i,d,t] in [0, 1] of source i's packs of year t, so the
+    product p reaching d is s[i,p,t] y[i,d,t]; later legs carry each product apart.
+
+    supply[i,t]              sum_d y[i,d,t] + outsourced_share[i,t] = 1 (0: not in coalition)
+    collection_balance[j,p,t] sum_i s[i,p,t] y[i,j,t] = sum_k x[j,k,p,t] + out_j[j,p,t]
     site_balance[k,p,t]       inflow[k,p,t] = sum_r x[k,r,p,t] + sum_u x[k,u,p,t]
-    collection_capacity[j,t]  sum_{i,p} x[i,j,p,t] <= cap_j open[j,t]
-    collection_link[i,j,p,t]  x[i,j,p,t] <= s[i,p,t] open[j,t]      (strong linking)
+    collection_capacity[j,t]  sum_i S[i,t] y[i,j,t] <= cap_j open[j,t]
+    collection_link[i,j,t]    y[i,j,t] <= open[j,t]                  (strong linking)
     site_capacity[k,t]        sum_p inflow[k,p,t] <= sum_l cap_kl site_level[k,l,t]
     site_one_level[k,t]       sum_l site_level[k,l,t] <= 1
     site_no_shrink[k,t]       capacity in t >= capacity in t-1
     recycler_capacity[r,t], reuse_capacity[u,t], recycler_min_contract[r,t]
     reuse_share[k,c,t]        sum_u x[k,u,c,t] <= share_c * inflow[k,c,t]
     *_stays_open[f,t]         open[f,t] >= open[f,t-1]
-    collection_rate[t]        sum outsourced[.,.,t] <= (1 - target) * supply_t
+    collection_rate[t]        outsourced tonnes in t <= (1 - target) * supply_t
     emissions_cap[t], opening_budget
-    single sourcing:  assign_*[i,d,t] binaries, x[i,d,p,t] = s[i,p,t] assign[i,d,t]
+    single sourcing:          y and outsourced_share binary
 
 Symbol to pyomo component: open[j,t] -> ``open_collection_point``, site_level ->
 ``site_level``, open[r,t] -> ``open_recycler``, open[u,t] -> ``open_reuse_outlet``,
-x -> ``flow_<leg>``, outsourced -> ``outsourced``, delta_t -> ``data.discount``.
+y -> ``ship_<leg>``, x -> ``flow_<leg>``, outsourced_share -> ``outsourced_share``,
+out_j -> ``outsourced_at_collection``, delta_t -> ``data.discount``.
 
 The elastic variant (``elastic=True``) adds penalised slack to every group that can make
 a case infeasible; :mod:`netopt.model.explain` reads it back to say what must give.
@@ -54,6 +59,8 @@ ELASTIC_PENALTY = 1e9
 SLACK_WEIGHT = {"supply": 10.0, "opening_budget": 1e-3}
 
 FLOW_LEGS = ("source_collection", "collection_site", "source_site", "site_recycler", "site_reuse")
+FIRST_LEGS = ("source_collection", "source_site")  # a source's whole mix, as shares
+LATER_LEGS = ("collection_site", "site_recycler", "site_reuse")  # product by product
 
 
 @dataclass
@@ -73,6 +80,7 @@ class NetworkModel:
     slacks: dict[str, object] = field(default_factory=dict)
     emission_terms: dict[int, list[tuple[float, object]]] = field(default_factory=dict)
     existing_vars: set[int] = field(default_factory=set)  # ids of vars with lb 1 (existing)
+    source_mix: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
 
     @property
     def case(self) -> Case:
@@ -132,24 +140,41 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     m.RECYCLERS = pyo.Set(initialize=list(recyclers.index), ordered=True)
     m.REUSE_OUTLETS = pyo.Set(initialize=list(outlets.index), ordered=True)
 
-    # --- flow indices (first: a facility no flow can reach is closed) ---
+    # --- indices (first: a facility no flow can reach is closed) -----------------------
+    # A source ships its packs as they come (its mix of chemistries and conditions) to
+    # a destination: one share variable per (source, destination, year), used only on
+    # arcs every product of the source may take. Later legs carry each product apart.
+    source_total: dict[tuple[str, int], float] = defaultdict(float)
+    source_mix: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    for (i, p, t), tonnes in supply.items():
+        if tonnes > 0:
+            source_total[(i, t)] += tonnes
+            source_mix[(i, t)][p] = tonnes
+    source_years = sorted(source_total)
+    ship_index: dict[str, list[tuple]] = {}
+    for leg in FIRST_LEGS:
+        frame = data.arcs[leg]
+        allowed = data.arc_products[leg]
+        by_origin: dict[str, list[str]] = defaultdict(list)
+        for origin, destination in zip(frame["origin"], frame["destination"]):
+            by_origin[origin].append(destination)
+        index = []
+        for (i, t) in source_years:
+            for d in by_origin.get(i, []):
+                if all(p in allowed[(i, d)] for p in source_mix[(i, t)]):
+                    index.append((i, d, t))
+        ship_index[leg] = index
     flow_index = {}
-    for leg in FLOW_LEGS:
+    for leg in LATER_LEGS:
         index = []
         frame = data.arcs[leg]
         allowed = data.arc_products[leg]
         for origin, destination in zip(frame["origin"], frame["destination"]):
             for pid in allowed[(origin, destination)]:
-                if leg in ("source_collection", "source_site"):
-                    if not any(supply.get((origin, pid, t), 0) > 0 for t in years):
-                        continue
                 for t in years:
-                    if leg in ("source_collection", "source_site") and supply.get(
-                        (origin, pid, t), 0.0
-                    ) <= 0:
-                        continue
                     index.append((origin, destination, pid, t))
         flow_index[leg] = index
+
     # --- variables: facilities ---------------------------------------------------------
     existing_vars: set[int] = set()
 
@@ -177,7 +202,8 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
 
     has_sites = len(sites) > 0
     downstream = has_sites and not data.site_is_sink
-    reached = {str(key[1]) for index in flow_index.values() for key in index}
+    reached = {str(key[1]) for index in (*ship_index.values(), *flow_index.values())
+               for key in index}
     facility_var("open_collection_point", cps, True)
     facility_var("open_recycler", recyclers, downstream)
     facility_var("open_reuse_outlet", outlets, downstream)
@@ -185,27 +211,54 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         [(k, lv, t) for (k, lv) in level_keys for t in years], within=pyo.Binary, dense=True
     )
 
-    for leg in FLOW_LEGS:
+    # --- variables: shipments and flows --------------------------------------------------
+    single = bool(par["single_sourcing"])
+    share_domain = pyo.Binary if single else pyo.UnitInterval
+    for leg in FIRST_LEGS:
+        m.add_component(f"ship_{leg}", pyo.Var(ship_index[leg], within=share_domain,
+                                               dense=True))
+    ship = {leg: getattr(m, f"ship_{leg}") for leg in FIRST_LEGS}
+    for leg in LATER_LEGS:
         m.add_component(f"flow_{leg}",
                         pyo.Var(flow_index[leg], within=pyo.NonNegativeReals, dense=True))
-    flow = {leg: getattr(m, f"flow_{leg}") for leg in FLOW_LEGS}
-    supply_keys = [key for key, tonnes in supply.items() if tonnes > 0]
+    flow = {leg: getattr(m, f"flow_{leg}") for leg in LATER_LEGS}
     outsourcing_allowed = bool(par["allow_outsourcing"])
-    m.outsourced = pyo.Var(
-        supply_keys if outsourcing_allowed else [], within=pyo.NonNegativeReals, dense=True
-    )
+    m.outsourced_share = pyo.Var(source_years if outsourcing_allowed else [],
+                                 within=share_domain, dense=True)
+    # packs a collection point cannot send on (e.g. damaged packs beyond every site's
+    # distance limit) go to licensed third parties from there
+    at_collection = [(j, p, t) for j in cps.index for p in products for t in years] \
+        if outsourcing_allowed and not data.collection_is_sink else []
+    m.outsourced_at_collection = pyo.Var(at_collection, within=pyo.NonNegativeReals,
+                                         dense=True)
 
-    # adjacency (built once, used by every constraint group)
-    out_arcs: dict[tuple[str, str, int], list[tuple]] = defaultdict(list)  # by (node,p,t)
-    in_arcs: dict[tuple[str, str, int], list[tuple]] = defaultdict(list)
-    in_total: dict[tuple[str, int], list[tuple]] = defaultdict(list)  # by (node,t)
-    for leg in FLOW_LEGS:
+    # adjacency as (coefficient, variable) terms, built once for every constraint group
+    out_terms: dict[tuple[str, str, int], list] = defaultdict(list)  # by (node, product, t)
+    in_terms: dict[tuple[str, str, int], list] = defaultdict(list)
+    in_total: dict[tuple[str, int], list] = defaultdict(list)  # by (node, t)
+    ships_of: dict[tuple[str, int], list] = defaultdict(list)  # by (source, t)
+    for leg in FIRST_LEGS:
+        var = ship[leg]
+        for key in ship_index[leg]:
+            i, d, t = key
+            v = var[key]
+            ships_of[(i, t)].append(v)
+            in_total[(d, t)].append((source_total[(i, t)], v))
+            for p, tonnes in source_mix[(i, t)].items():
+                in_terms[(d, p, t)].append((tonnes, v))
+    for leg in LATER_LEGS:
         var = flow[leg]
         for key in flow_index[leg]:
             origin, destination, pid, t = key
-            out_arcs[(origin, pid, t)].append(var[key])
-            in_arcs[(destination, pid, t)].append(var[key])
-            in_total[(destination, t)].append(var[key])
+            v = var[key]
+            out_terms[(origin, pid, t)].append((1.0, v))
+            in_terms[(destination, pid, t)].append((1.0, v))
+            in_total[(destination, t)].append((1.0, v))
+    for (j, p, t) in at_collection:
+        out_terms[(j, p, t)].append((1.0, m.outsourced_at_collection[j, p, t]))
+
+    def terms_sum(terms_list, sign: float = 1.0):
+        return linear_sum([v for _c, v in terms_list], [sign * c for c, _v in terms_list])
 
     # --- constraints -------------------------------------------------------------------
     def slack(name: str, index: list) -> pyo.Var | None:
@@ -216,35 +269,37 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         nm.slacks[name] = var
         return var
 
-    # supply: every tonne collected or outsourced
-    unserved = slack("supply", supply_keys)
-
-    # Supply is a mutable parameter so that a coalition solve can zero non-members' supply
+    # supply: every source's packs shipped or outsourced. ``source_active`` is a mutable
+    # parameter (1 or 0) so that a coalition solve can switch non-members' sources off
     # without rebuilding the model.
-    m.supply_t = pyo.Param(supply_keys, initialize=supply, mutable=True, within=pyo.Reals)
+    unserved = slack("supply", source_years)  # in tonnes
+    m.source_active = pyo.Param(source_years, initialize=1.0, mutable=True, within=pyo.Reals)
 
-    def supply_rule(_, i, p, t):
-        expr = linear_sum(out_arcs.get((i, p, t), []))
+    def supply_rule(_, i, t):
+        variables = list(ships_of.get((i, t), []))
+        coefficients = [1.0] * len(variables)
         if outsourcing_allowed:
-            expr = expr + m.outsourced[i, p, t]
+            variables.append(m.outsourced_share[i, t])
+            coefficients.append(1.0)
         if unserved is not None:
-            expr = expr + unserved[i, p, t]
-        return expr == m.supply_t[i, p, t]
+            variables.append(unserved[i, t])
+            coefficients.append(1.0 / source_total[(i, t)])
+        return linear_sum(variables, coefficients) == m.source_active[i, t]
 
-    m.supply = pyo.Constraint(supply_keys, rule=supply_rule)
+    m.supply = pyo.Constraint(source_years, rule=supply_rule)
 
-    # flow balance at collection points
-    if not data.collection_is_sink:
-        # every (point, product, year) with an arc in or out: an outflow with no inflow
+    def balance_keys(nodes):
+        # every (node, product, year) with a flow in or out: an outflow with no inflow
         # must be forced to zero, or revenue downstream would come from nothing
-        keys = [(j, p, t) for j in cps.index for p in products for t in years
-                if in_arcs.get((j, p, t)) or out_arcs.get((j, p, t))]
+        return [(n, p, t) for n in nodes for p in products for t in years
+                if in_terms.get((n, p, t)) or out_terms.get((n, p, t))]
 
-        def collection_balance_rule(_, j, p, t):
-            ins, outs = in_arcs.get((j, p, t), []), out_arcs.get((j, p, t), [])
-            return linear_sum(ins + outs, [1.0] * len(ins) + [-1.0] * len(outs)) == 0
+    def balance_rule(_, n, p, t):
+        return terms_sum(in_terms.get((n, p, t), []) + [
+            (-c, v) for c, v in out_terms.get((n, p, t), [])]) == 0
 
-        m.collection_balance = pyo.Constraint(keys, rule=collection_balance_rule)
+    if not data.collection_is_sink:
+        m.collection_balance = pyo.Constraint(balance_keys(cps.index), rule=balance_rule)
 
     # collection capacity and strong linking
     cap_slack = slack("collection_capacity", [(j, t) for j in cps.index for t in years])
@@ -257,16 +312,17 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         rhs = cap_j[j] * m.open_collection_point[j, t]
         if cap_slack is not None:
             rhs = rhs + cap_slack[j, t]
-        return linear_sum(inflow) <= rhs
+        return terms_sum(inflow) <= rhs
 
     m.collection_capacity = pyo.Constraint(
         [(j, t) for j in cps.index for t in years], rule=collection_capacity_rule
     )
-    m.collection_link = pyo.Constraint(
-        flow_index["source_collection"],
-        rule=lambda _, i, j, p, t: flow["source_collection"][i, j, p, t]
-        <= supply[(i, p, t)] * m.open_collection_point[j, t],
-    )
+    if not single:  # with single sourcing the capacity row already links (binary shares)
+        m.collection_link = pyo.Constraint(
+            ship_index["source_collection"],
+            rule=lambda _, i, j, t: ship["source_collection"][i, j, t]
+            <= m.open_collection_point[j, t],
+        )
     m.collection_stays_open = pyo.Constraint(
         [(j, t) for j in cps.index for t in years[1:]],
         rule=lambda _, j, t: m.open_collection_point[j, t] >= m.open_collection_point[j, prev[t]],
@@ -280,11 +336,13 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             by_site[k].append((lv, float(cap)))
 
         def site_cap_expr(k, t):
-            return sum(cap * m.site_level[k, lv, t] for lv, cap in by_site[k])
+            return linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
+                              [cap for _lv, cap in by_site[k]])
 
         m.site_one_level = pyo.Constraint(
             [(k, t) for k in sites.index for t in years],
-            rule=lambda _, k, t: sum(m.site_level[k, lv, t] for lv, _c in by_site[k]) <= 1,
+            rule=lambda _, k, t: linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]])
+            <= 1,
         )
         m.site_no_shrink = pyo.Constraint(
             [(k, t) for k in sites.index for t in years[1:]],
@@ -307,27 +365,19 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             rhs = site_cap_expr(k, t)
             if site_slack is not None:
                 rhs = rhs + site_slack[k, t]
-            return linear_sum(inflow) <= rhs
+            return terms_sum(inflow) <= rhs
 
         m.site_capacity = pyo.Constraint(
             [(k, t) for k in sites.index for t in years], rule=site_capacity_rule
         )
-        if "source_site" in data.arcs and len(data.arcs["source_site"]):
+        if ship_index["source_site"] and not single:
             m.site_link = pyo.Constraint(
-                flow_index["source_site"],
-                rule=lambda _, i, k, p, t: flow["source_site"][i, k, p, t]
-                <= supply[(i, p, t)] * sum(m.site_level[k, lv, t] for lv, _c in by_site[k]),
+                ship_index["source_site"],
+                rule=lambda _, i, k, t: ship["source_site"][i, k, t]
+                <= linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]]),
             )
         if downstream:
-            keys = [(k, p, t) for k in sites.index for p in products for t in years
-                    if in_arcs.get((k, p, t)) or out_arcs.get((k, p, t))]
-            m.site_balance = pyo.Constraint(
-                keys,
-                rule=lambda _, k, p, t: linear_sum(
-                    in_arcs.get((k, p, t), []) + out_arcs.get((k, p, t), []),
-                    [1.0] * len(in_arcs.get((k, p, t), []))
-                    + [-1.0] * len(out_arcs.get((k, p, t), []))) == 0,
-            )
+            m.site_balance = pyo.Constraint(balance_keys(sites.index), rule=balance_rule)
             # reuse share by chemistry at each site
             reuse_by_site: dict[tuple[str, str, int], list] = defaultdict(list)
             for key in flow_index["site_reuse"]:
@@ -336,9 +386,10 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             share = case.chemistries["max_reuse_share"].to_dict()
 
             def reuse_share_rule(_, k, c, t):
-                inflow = [v for p in products if chem_of[p] == c
-                          for v in in_arcs.get((k, p, t), [])]
-                return sum(reuse_by_site[(k, c, t)]) <= share[c] * sum(inflow)
+                inflow = [term for p in products if chem_of[p] == c
+                          for term in in_terms.get((k, p, t), [])]
+                return terms_sum([(1.0, v) for v in reuse_by_site[(k, c, t)]]
+                                 + [(-share[c] * co, v) for co, v in inflow]) <= 0
 
             m.reuse_share = pyo.Constraint(list(reuse_by_site), rule=reuse_share_rule)
 
@@ -358,7 +409,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 rhs = caps[f] * var[f, t]
                 if cap_sl is not None:
                     rhs = rhs + cap_sl[f, t]
-                return linear_sum(inflow) <= rhs
+                return terms_sum(inflow) <= rhs
 
             m.add_component(
                 f"{name}_capacity",
@@ -376,52 +427,12 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         contract_slack = slack("recycler_min_contract", contract_keys)
 
         def contract_rule(_, r, t):
-            lhs = sum(in_total.get((r, t), []))
+            lhs = terms_sum(in_total.get((r, t), []))
             if contract_slack is not None:
                 lhs = lhs + contract_slack[r, t]
             return lhs >= minimum[r] * m.open_recycler[r, t]
 
         m.recycler_min_contract = pyo.Constraint(contract_keys, rule=contract_rule)
-
-    # single sourcing: each source ships all of a year's packs to one destination
-    if par["single_sourcing"]:
-        first_legs = [leg for leg in ("source_collection", "source_site") if flow_index[leg]]
-        assign_index = sorted({(i, d, t) for leg in first_legs
-                               for (i, d, _p, t) in flow_index[leg]})
-        m.assign = pyo.Var(assign_index, within=pyo.Binary, dense=True)
-        src_prod = data.sources_products()
-        source_years = sorted({(i, t) for (i, _p, t) in supply_keys})
-        by_source: dict[tuple[str, int], list] = defaultdict(list)
-        for (i, d, t) in assign_index:
-            by_source[(i, t)].append(m.assign[i, d, t])
-        if outsourcing_allowed:
-            m.assign_outsourced = pyo.Var(source_years, within=pyo.Binary, dense=True)
-        m.single_source = pyo.Constraint(
-            source_years,
-            rule=lambda _, i, t: sum(by_source.get((i, t), []))
-            + (m.assign_outsourced[i, t] if outsourcing_allowed else 0)
-            == 1,
-        )
-        flow_of = {}
-        for leg in first_legs:
-            for key in flow_index[leg]:
-                flow_of[key] = flow[leg][key]
-        assign_keys = [(i, d, p, t) for (i, d, t) in assign_index for p in src_prod.get(i, [])
-                       if supply.get((i, p, t), 0) > 0]
-
-        def assign_rule(_, i, d, p, t):
-            var = flow_of.get((i, d, p, t))
-            if var is None:  # product cannot use this arc: the source must not pick it
-                return m.assign[i, d, t] == 0
-            return var == m.supply_t[i, p, t] * m.assign[i, d, t]
-
-        m.assign_flow = pyo.Constraint(assign_keys, rule=assign_rule)
-        if outsourcing_allowed:
-            m.assign_outsourcing = pyo.Constraint(
-                supply_keys,
-                rule=lambda _, i, p, t: m.outsourced[i, p, t]
-                == m.supply_t[i, p, t] * m.assign_outsourced[i, t],
-            )
 
     # --- costs (also the objective) -----------------------------------------------------
     emission_factor_t = par["emission_factor_kg_per_tkm"] / 1000.0  # tCO2e per t-km
@@ -444,7 +455,33 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         "site_recycler": case.chemistries["recycling_revenue_cny_per_t"].to_dict(),
         "site_reuse": case.chemistries["reuse_revenue_cny_per_t"].to_dict(),
     }
-    for leg in FLOW_LEGS:
+    multiplier = {pid: (par["damaged_cost_multiplier"] if prod.damaged else 1.0)
+                  for pid, prod in products.items()}
+    for leg in FIRST_LEGS:
+        if not ship_index[leg]:
+            continue
+        km_of = dict(zip(zip(data.arcs[leg]["origin"], data.arcs[leg]["destination"]),
+                         data.arcs[leg]["km"]))
+        category, head_table, head_column = head_cost[leg]
+        head_rate = head_table[head_column].to_dict()
+        rate = par[f"transport_cost_{leg}_cny_per_tkm"]
+        for key in ship_index[leg]:
+            i, d, t = key
+            v = ship[leg][key]
+            km = km_of[(i, d)]
+            mix = source_mix[(i, t)]
+            total_t = source_total[(i, t)]
+            transport = rate * km * sum(tonnes * multiplier[p] for p, tonnes in mix.items())
+            if transport:
+                terms[("transport", _owner(case.sources, i), t)].append((transport, v))
+            if head_rate[d]:
+                terms[(category, _owner(head_table, d), t)].append((head_rate[d] * total_t, v))
+            if emission_factor_t and km:
+                emissions[t].append((emission_factor_t * km * total_t, v))
+                if carbon_price:
+                    terms[("carbon", _owner(case.sources, i), t)].append(
+                        (carbon_price * emission_factor_t * km * total_t, v))
+    for leg in LATER_LEGS:
         if not flow_index[leg]:
             continue
         km_of = dict(zip(zip(data.arcs[leg]["origin"], data.arcs[leg]["destination"]),
@@ -478,9 +515,15 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                         (carbon_price * recycle_em[chem_of[pid]], x))
     if outsourcing_allowed:
         price = case.chemistries["outsourcing_cost_cny_per_t"].to_dict()
-        for (i, p, t) in supply_keys:
-            terms[("outsourcing", source_owner[i], t)].append((price[chem_of[p]],
-                                                               m.outsourced[i, p, t]))
+        for (i, t) in source_years:
+            cost = sum(tonnes * price[chem_of[p]] for p, tonnes in source_mix[(i, t)].items())
+            if cost:
+                terms[("outsourcing", source_owner[i], t)].append(
+                    (cost, m.outsourced_share[i, t]))
+        for (j, p, t) in at_collection:
+            if price[chem_of[p]]:
+                terms[("outsourcing", _owner(cps, j), t)].append(
+                    (price[chem_of[p]], m.outsourced_at_collection[j, p, t]))
 
     def facility_costs(table, var, keys):
         for f in keys:
@@ -511,13 +554,15 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     if target > 0 and outsourcing_allowed:
         rate_slack = slack("collection_rate", years)
         total = defaultdict(float)
-        by_year = defaultdict(list)
-        for (i, p, t) in supply_keys:
-            total[t] += supply[(i, p, t)]
-            by_year[t].append(m.outsourced[i, p, t])
+        by_year: dict[int, list] = defaultdict(list)
+        for (i, t) in source_years:
+            total[t] += source_total[(i, t)]
+            by_year[t].append((source_total[(i, t)], m.outsourced_share[i, t]))
+        for (j, p, t) in at_collection:
+            by_year[t].append((1.0, m.outsourced_at_collection[j, p, t]))
 
         def rate_rule(_, t):
-            lhs = sum(by_year[t])
+            lhs = terms_sum(by_year[t])
             if rate_slack is not None:
                 lhs = lhs - rate_slack[t]
             return lhs <= (1 - target) * total[t]
@@ -528,7 +573,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         em_slack = slack("emissions_cap", years)
         m.emissions_cap = pyo.Constraint(
             years,
-            rule=lambda _, t: sum(c * v for c, v in emissions[t])
+            rule=lambda _, t: terms_sum(emissions[t])
             - (em_slack[t] if em_slack is not None else 0) <= cap,
         )
     budget = par["opening_budget_cny"]
@@ -542,6 +587,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         )
 
     nm.cost_terms = dict(terms)
+    nm.source_mix = dict(source_mix)
     nm.existing_vars = existing_vars
     nm.emission_terms = dict(emissions)
     coefficient_of: dict[int, float] = defaultdict(float)

@@ -17,8 +17,8 @@ from netopt.model.network import NetworkData
 SLACK_TOLERANCE = 1e-6
 
 _GROUPS = {
-    "supply": ("supply", "t", "cannot be collected or outsourced: {amount:,.1f} t of {what} "
-               "at source {where} in {year} has no allowed route"),
+    "supply": ("supply", "t", "cannot be collected or outsourced: {amount:,.1f} t at source "
+               "{where} in {year} has no allowed route"),
     "collection_capacity": ("collection_capacity", "t/yr",
                             "collection capacity at {where} in {year} is short by "
                             "{amount:,.1f} t/yr"),
@@ -63,7 +63,7 @@ def explain_infeasibility(data: NetworkData, *, solver: str = "highs") -> pd.Dat
             key = key if isinstance(key, tuple) else (key,)
             where, year, what = "", None, ""
             if name == "supply":
-                where, what, year = key
+                where, year = key
             elif name in ("collection_rate", "emissions_cap"):
                 year = key[0]
             elif name == "opening_budget":

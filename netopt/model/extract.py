@@ -7,11 +7,13 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from netopt.model.build import FLOW_LEGS, NetworkModel
-from netopt.plan import SOURCE_COLUMNS, Plan
+from netopt.model.build import FIRST_LEGS, FLOW_LEGS, LATER_LEGS, NetworkModel
+from netopt.plan import FLOW_COLUMNS, OUTSOURCED_COLUMNS, SOURCE_COLUMNS, Plan
 
 #: Flows below this many tonnes are solver noise and left out of the tables.
 FLOW_TOLERANCE_T = 1e-7
+#: Shares below this are solver noise.
+SHARE_TOLERANCE = 1e-10
 
 
 def _values(var) -> dict:
@@ -28,47 +30,69 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
     years = data.years
     products = data.products
 
-    # flows
+    # flows: first legs from the shipped shares of each source's mix, later legs as is
     rows = []
     throughput: dict[tuple[str, int], float] = defaultdict(float)
-    for leg in FLOW_LEGS:
+    multiplier = {pid: (data.parameters["damaged_cost_multiplier"] if prod.damaged else 1.0)
+                  for pid, prod in products.items()}
+
+    def add_row(leg, origin, destination, pid, t, tonnes, km):
+        rows.append({
+            "leg": leg, "origin": origin, "destination": destination,
+            "chemistry": products[pid].chemistry,
+            "condition": "damaged" if products[pid].damaged else "intact",
+            "year": t, "tonnes": tonnes, "km": km, "tkm": tonnes * km,
+            "transport_cost_cny": tonnes * data.transport_cost(leg, pid, km),
+        })
+        throughput[(destination, t)] += tonnes
+
+    for leg in FIRST_LEGS:
+        var = getattr(m, f"ship_{leg}")
+        arcs = data.arcs[leg]
+        km_of = dict(zip(zip(arcs["origin"], arcs["destination"]), arcs["km"]))
+        for (origin, destination, t), share in _values(var).items():
+            if share <= SHARE_TOLERANCE:
+                continue
+            for pid, tonnes in nm.source_mix[(origin, t)].items():
+                add_row(leg, origin, destination, pid, t, tonnes * share,
+                        km_of[(origin, destination)])
+    for leg in LATER_LEGS:
         var = getattr(m, f"flow_{leg}")
         arcs = data.arcs[leg]
         km_of = dict(zip(zip(arcs["origin"], arcs["destination"]), arcs["km"]))
         for (origin, destination, pid, t), tonnes in _values(var).items():
             if tonnes <= FLOW_TOLERANCE_T:
                 continue
-            km = km_of[(origin, destination)]
-            rows.append({
-                "leg": leg, "origin": origin, "destination": destination,
-                "chemistry": products[pid].chemistry,
-                "condition": "damaged" if products[pid].damaged else "intact",
-                "year": t, "tonnes": tonnes, "km": km,
-                "tkm": tonnes * km,
-                "transport_cost_cny": tonnes * data.transport_cost(leg, pid, km),
-            })
-            throughput[(destination, t)] += tonnes
-    flows = pd.DataFrame(rows, columns=[
-        "leg", "origin", "destination", "chemistry", "condition", "year", "tonnes", "km",
-        "tkm", "transport_cost_cny"])
+            add_row(leg, origin, destination, pid, t, tonnes, km_of[(origin, destination)])
+    _ = multiplier
+    flows = pd.DataFrame(rows, columns=FLOW_COLUMNS)
     flows.attrs["unit"] = "t"
 
-    out_rows = [
-        {"source": i, "chemistry": products[p].chemistry,
-         "condition": "damaged" if products[p].damaged else "intact", "year": t,
-         "tonnes": v}
-        for (i, p, t), v in _values(m.outsourced).items() if v > FLOW_TOLERANCE_T
-    ]
-    outsourced = pd.DataFrame(out_rows, columns=["source", "chemistry", "condition", "year",
-                                                 "tonnes"])
+    out_rows = []
+    for (i, t), share in _values(m.outsourced_share).items():
+        if share <= SHARE_TOLERANCE:
+            continue
+        for pid, tonnes in nm.source_mix[(i, t)].items():
+            out_rows.append({"place": "source", "id": i, "chemistry": products[pid].chemistry,
+                             "condition": "damaged" if products[pid].damaged else "intact",
+                             "year": t, "tonnes": tonnes * share})
+    for (j, pid, t), tonnes in _values(m.outsourced_at_collection).items():
+        if tonnes <= FLOW_TOLERANCE_T:
+            continue
+        out_rows.append({"place": "collection_point", "id": j,
+                         "chemistry": products[pid].chemistry,
+                         "condition": "damaged" if products[pid].damaged else "intact",
+                         "year": t, "tonnes": tonnes})
+    outsourced = pd.DataFrame(out_rows, columns=OUTSOURCED_COLUMNS)
 
     # sources: supply, collected and outsourced per source and year
     src = case.sources
     supply_by = defaultdict(float)
     for (i, _p, t), tonnes in data.supply.items():
         supply_by[(i, t)] += tonnes
-    out_by = outsourced.groupby(["source", "year"])["tonnes"].sum().to_dict() if len(
-        outsourced) else {}
+    at_source = outsourced[outsourced["place"] == "source"]
+    out_by = at_source.groupby(["id", "year"])["tonnes"].sum().to_dict() if len(
+        at_source) else {}
     source_rows = [
         {"id": i, "name": src.at[i, "name"] or i, "kind": src.at[i, "kind"],
          "member": src.at[i, "member_id"], "lat": float(src.at[i, "lat"]),

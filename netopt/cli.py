@@ -224,7 +224,9 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: a new "
                                              "out/<case> folder).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        help="Solver time limit in seconds (0: none); a plan stopped by it says so, with "
+        "its gap, in every output.")] = 600.0,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 1e-4,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="MIP solver (pyomo name).")] = "highs",
@@ -242,6 +244,8 @@ def run(
     path = _case_path(case)
     loaded = netopt.load_case(path)
     folder = _new_output_folder(out, loaded.name, overwrite)
+    if time_limit is not None and time_limit <= 0:
+        time_limit = None
     summary = loaded.summary()
     console.print(
         f"case [bold]{loaded.name}[/bold]: {summary['members']} members, {summary['sources']} "
@@ -265,7 +269,11 @@ def run(
     if not plan.has_solution:
         raise typer.Exit(4)
     if allocate is None:
-        allocate = 2 <= len(loaded.member_ids) <= 10
+        allocate = 2 <= len(loaded.member_ids) <= 10 and plan.status == "optimal"
+        if plan.status != "optimal" and len(loaded.member_ids) >= 2:
+            console.print("savings allocation skipped: the plan is not proven optimal, so "
+                          "coalition values would not be comparable (run netopt allocate, "
+                          "or netopt run --allocate, to compute them anyway)")
     if allocate:
         allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
                       time_limit=time_limit)

@@ -227,3 +227,24 @@ def test_plan_save_and_load_round_trip(tmp_path):
     sources = plan.sources.set_index("id")
     assert sources.loc["s1", "supply_t"] == pytest.approx(100)
     assert sources.loc["s2", "collected_t"] == pytest.approx(50)
+
+
+def test_lp_rounding_gives_a_feasible_upper_bound():
+    """The rounded plan is feasible (every invariant) and no cheaper than the optimum."""
+    from netopt.model.build import build_model
+    from netopt.model.heuristic import load_values, lp_rounding
+    from netopt.model.network import prepare
+
+    case = netopt.load_case(data_path("tiny/growth"))
+    nm = build_model(prepare(case))
+    rounded = lp_rounding(nm)
+    assert rounded is not None
+    optimum = solve_checked(case).objective
+    assert rounded["bound"] <= optimum + 1e-6 <= rounded["objective"] + 2e-6
+    from netopt.model.extract import extract_plan
+
+    load_values(nm, rounded["values"])
+    plan = extract_plan(nm, status="time_limit", termination="heuristic",
+                        bound=rounded["bound"], gap=0.0)
+    check_plan(case, plan)
+    assert plan.objective == pytest.approx(rounded["objective"])

@@ -35,6 +35,21 @@ def _use_threads(threads: int | None) -> None:
     _SCHEDULER_THREADS = threads
 
 
+#: Models with fewer free binaries than this are left to the MIP search alone.
+HEURISTIC_MIN_BINARIES = 500
+
+
+def _has_free_binaries(nm: NetworkModel, at_least: int = HEURISTIC_MIN_BINARIES) -> bool:
+    count = 0
+    for var in nm.model.component_objects(pyo.Var):
+        for v in var.values():
+            if v.is_binary() and not v.fixed:
+                count += 1
+                if count >= at_least:
+                    return True
+    return False
+
+
 def _relative_gap(objective: float, bound: float) -> float:
     if not (math.isfinite(objective) and math.isfinite(bound)):
         return float("inf")
@@ -156,6 +171,7 @@ def solve(
     solver: str = "highs",
     log: bool = False,
     explain: bool = True,
+    heuristic: bool = True,
 ) -> Plan:
     """Design the network of ``case`` at minimum discounted cost (CNY).
 
@@ -171,9 +187,32 @@ def solve(
     nm = build_model(data)
     timings["build_s"] = time.perf_counter() - start
     start = time.perf_counter()
+    rounded = None
+    if heuristic and solver == "highs" and _has_free_binaries(nm):
+        from netopt.model.heuristic import lp_rounding
+
+        rounded = lp_rounding(nm, time_limit=time_limit, threads=threads)
+        timings["heuristic_s"] = time.perf_counter() - start
+        if time_limit is not None:
+            time_limit = max(1.0, time_limit - timings["heuristic_s"])
+    start = time.perf_counter()
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                         solver=solver, log=log)
     timings["solve_s"] = time.perf_counter() - start
+    if rounded is not None and result["status"] in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED) and (
+        not math.isfinite(result["objective"]) or rounded["objective"] < result["objective"]
+    ):
+        # the search stopped with nothing better than the rounded plan: report that plan
+        from netopt.model.heuristic import load_values
+
+        load_values(nm, rounded["values"])
+        bound = result["bound"]
+        if not math.isfinite(bound) or (math.isfinite(rounded["bound"])
+                                        and rounded["bound"] > bound):
+            bound = rounded["bound"]
+        result.update(objective=rounded["objective"], bound=bound,
+                      gap=_relative_gap(rounded["objective"], bound),
+                      status=TIME_LIMIT if result["status"] != INTERRUPTED else INTERRUPTED)
     if result["status"] in (INFEASIBLE, NO_SOLUTION) and result["status"] == INFEASIBLE:
         from netopt.model.explain import explain_infeasibility
 

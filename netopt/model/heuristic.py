@@ -1,0 +1,105 @@
+"""A starting plan by LP rounding: solve the relaxation, open what it uses, re-solve flows.
+
+Rounding up keeps the relaxation's flows feasible: a collection point, recycler or reuse
+outlet the relaxation opens at all is opened (open-stays-open holds, since the relaxed
+values never decrease); a dismantling site gets the smallest level that carries its
+relaxed inflow, never shrinking. The flows are then re-optimised with the openings fixed.
+Its cost is an upper bound the MIP search can use as a cutoff, and its plan stands in if
+the search finds nothing better before its time limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import pyomo.environ as pyo
+
+from netopt.model.build import NetworkModel
+
+OPEN_TOLERANCE = 1e-6
+
+
+def _binaries(model: pyo.ConcreteModel) -> list:
+    return [v for var in model.component_objects(pyo.Var) for v in var.values()
+            if v.is_binary() and not v.fixed]
+
+
+def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
+                threads: int | None = None) -> dict | None:
+    """Objective (CNY) and variable values of a rounded plan, or None if none was found.
+
+    Leaves the model as it found it (domains and fixings restored).
+    """
+    from netopt.model.solve import run_solver
+
+    if nm.data.parameters["single_sourcing"]:
+        return None  # binary shipments: rounding a split source is not a plan
+    m = nm.model
+    start = time.perf_counter()
+    binaries = _binaries(m)
+    for v in binaries:
+        v.domain = pyo.UnitInterval
+    try:
+        relaxed = run_solver(nm, time_limit=time_limit, threads=threads)
+    finally:
+        for v in binaries:
+            v.domain = pyo.Binary
+    if relaxed["status"] not in ("optimal", "time_limit"):
+        return None
+
+    chosen: dict[int, float] = {}
+    for name in ("open_collection_point", "open_recycler", "open_reuse_outlet"):
+        for v in getattr(m, name).values():
+            if not v.fixed:
+                chosen[id(v)] = 1.0 if (v.value or 0.0) > OPEN_TOLERANCE or v.lb == 1 else 0.0
+    # dismantling sites: smallest level carrying the relaxed inflow, never shrinking
+    levels = nm.data.levels
+    caps: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
+                          levels["capacity_t_per_yr"]):
+        caps[k].append((float(cap), lv))
+    inflow: dict[tuple[str, int], float] = defaultdict(float)
+    for (k, lv, t), v in m.site_level.items():
+        inflow[(k, t)] += dict((b, a) for a, b in caps[k])[lv] * (v.value or 0.0)
+    sites = nm.case.dismantling_sites
+    for k in caps:
+        options = sorted(caps[k])
+        floor = 0.0
+        existing = sites.at[k, "existing_level"] if k in sites.index else ""
+        if existing:
+            floor = dict((b, a) for a, b in caps[k])[existing]
+        for t in nm.data.years:
+            need = max(inflow[(k, t)], floor)
+            pick = None
+            if need > OPEN_TOLERANCE:
+                pick = next((lv for cap, lv in options if cap >= need - 1e-6), options[-1][1])
+                floor = max(floor, dict((b, a) for a, b in caps[k])[pick])
+            for _cap, lv in options:
+                chosen[id(m.site_level[k, lv, t])] = 1.0 if lv == pick else 0.0
+
+    fixed = []
+    for v in binaries:
+        if id(v) in chosen:
+            v.fix(chosen[id(v)])
+            fixed.append(v)
+    try:
+        result = run_solver(nm, time_limit=time_limit, threads=threads)
+        if result["status"] not in ("optimal", "time_limit"):
+            return None
+        values = {id(v): v.value for var in m.component_objects(pyo.Var)
+                  for v in var.values()}
+    finally:
+        for v in fixed:
+            v.unfix()
+    return {"objective": result["objective"], "values": values,
+            "bound": relaxed["bound"] if relaxed["status"] == "optimal" else float("nan"),
+            "seconds": time.perf_counter() - start}
+
+
+def load_values(nm: NetworkModel, values: dict[int, float]) -> None:
+    """Put a stored plan's values back into the model's variables."""
+    for var in nm.model.component_objects(pyo.Var):
+        for v in var.values():
+            if id(v) in values and not v.fixed:
+                v.set_value(values[id(v)], skip_validation=True)

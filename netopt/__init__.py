@@ -4,6 +4,7 @@ Stages, data flowing one way: files -> :class:`Case` -> model -> :class:`Plan` -
 game and allocation -> exports.
 """
 
+from netopt import datasets
 from netopt.case import Case, load_case
 from netopt.errors import CaseError, InfeasibleError, Problem, SolverError
 from netopt.model.solve import solve
@@ -17,6 +18,7 @@ __all__ = [
     "InfeasibleError",
     "Plan",
     "Problem",
+    "datasets",
     "SolverError",
     "load_case",
     "load_plan",

@@ -237,6 +237,9 @@ def run(
         "members).")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
     cache: Annotated[Path | None, typer.Option(help="Coalition cache folder.")] = None,
+    export: Annotated[bool, typer.Option(
+        "--export/--no-export",
+        help="Also write the GeoPackage, the maps (PNG, HTML) and the Excel report.")] = True,
 ) -> None:
     """Solve a case, write its plan into a new output folder, and split the savings."""
     import netopt
@@ -277,6 +280,11 @@ def run(
     if allocate:
         allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
                       time_limit=time_limit)
+    if export:
+        from netopt.commands.export import export_all
+
+        for written in export_all(folder):
+            console.print(f"wrote [bold]{written}[/bold]")
 
 
 @app.command()

@@ -153,6 +153,7 @@ class Plan:
             raise FileExistsError(f"{folder} exists; choose another folder or overwrite")
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        staging.chmod(0o755)  # mkdtemp makes it private; a plan folder is for sharing
         try:
             self.write_tables(staging)
             if folder.exists():

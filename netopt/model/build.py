@@ -19,6 +19,7 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
     site_balance[k,p,t]       inflow[k,p,t] = sum_r x[k,r,p,t] + sum_u x[k,u,p,t]
     collection_capacity[j,t]  sum_i S[i,t] y[i,j,t] <= cap_j open[j,t]
     collection_link[i,j,t]    y[i,j,t] <= open[j,t]                  (strong linking)
+    site_link_collection[j,k,t] sum_p x[j,k,p,t] <= min(cap_j, max_l cap_kl) sum_l level[k,l,t]
     site_capacity[k,t]        sum_p inflow[k,p,t] <= sum_l cap_kl site_level[k,l,t]
     site_one_level[k,t]       sum_l site_level[k,l,t] <= 1
     site_no_shrink[k,t]       capacity in t >= capacity in t-1
@@ -370,6 +371,25 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         m.site_capacity = pyo.Constraint(
             [(k, t) for k in sites.index for t in years], rule=site_capacity_rule
         )
+        # strong linking of each collection point's shipment to a site: it can carry no
+        # more than the point's capacity, and nothing unless the site is open. Without it
+        # the relaxation opens a sliver of a module for each tonne (a very weak bound).
+        if flow_index["collection_site"]:
+            max_level = {k: max(cap for _lv, cap in by_site[k]) for k in by_site}
+            to_site: dict[tuple[str, str, int], list] = defaultdict(list)
+            for key in flow_index["collection_site"]:
+                j, k, _p, t = key
+                to_site[(j, k, t)].append(flow["collection_site"][key])
+
+            def site_link_collection_rule(_, j, k, t):
+                # (the elastic model may exceed a point's capacity: use the site's only)
+                bound = max_level[k] if elastic else min(cap_j[j], max_level[k])
+                return linear_sum(to_site[(j, k, t)] + [
+                    m.site_level[k, lv, t] for lv, _c in by_site[k]],
+                    [1.0] * len(to_site[(j, k, t)]) + [-bound] * len(by_site[k])) <= 0
+
+            m.site_link_collection = pyo.Constraint(list(to_site),
+                                                    rule=site_link_collection_rule)
         if ship_index["source_site"] and not single:
             m.site_link = pyo.Constraint(
                 ship_index["source_site"],

@@ -1,5 +1,8 @@
 """A starting plan by LP rounding: solve the relaxation, open what it uses, re-solve flows.
 
+The dismantling levels are first chosen by a small MIP with every other opening fixed
+(relax-and-fix); only if that finds nothing are they rounded up too.
+
 Rounding up keeps the relaxation's flows feasible: a collection point, recycler or reuse
 outlet the relaxation opens at all is opened (open-stays-open holds, since the relaxed
 values never decrease); a dismantling site gets the smallest level that carries its
@@ -26,8 +29,11 @@ def _binaries(model: pyo.ConcreteModel) -> list:
 
 
 def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
-                threads: int | None = None) -> dict | None:
+                threads: int | None = None, sub_mip_time: float | None = 30.0) -> dict | None:
     """Objective (CNY) and variable values of a rounded plan, or None if none was found.
+
+    With ``sub_mip_time`` (seconds), the dismantling levels are chosen by a MIP over the
+    levels alone, the other openings fixed as the relaxation uses them.
 
     Leaves the model as it found it (domains and fixings restored).
     """
@@ -78,20 +84,39 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             for _cap, lv in options:
                 chosen[id(m.site_level[k, lv, t])] = 1.0 if lv == pick else 0.0
 
-    fixed = []
-    for v in binaries:
-        if id(v) in chosen:
-            v.fix(chosen[id(v)])
-            fixed.append(v)
-    try:
-        result = run_solver(nm, time_limit=time_limit, threads=threads)
-        if result["status"] not in ("optimal", "time_limit"):
-            return None
-        values = {id(v): v.value for var in m.component_objects(pyo.Var)
-                  for v in var.values()}
-    finally:
-        for v in fixed:
-            v.unfix()
+    # First try: fix the openings the relaxation uses and let a small MIP choose the
+    # dismantling levels (relax-and-fix); else round the levels up as well.
+    level_ids = {id(v) for v in m.site_level.values()}
+    result, values = None, None
+    if sub_mip_time:
+        fixed = []
+        for v in binaries:
+            if id(v) in chosen and id(v) not in level_ids:
+                v.fix(chosen[id(v)])
+                fixed.append(v)
+        try:
+            result = run_solver(nm, time_limit=sub_mip_time, mip_gap=1e-3, threads=threads)
+            if result["status"] in ("optimal", "time_limit"):
+                values = {id(v): v.value for var in m.component_objects(pyo.Var)
+                          for v in var.values()}
+        finally:
+            for v in fixed:
+                v.unfix()
+    if values is None:
+        fixed = []
+        for v in binaries:
+            if id(v) in chosen:
+                v.fix(chosen[id(v)])
+                fixed.append(v)
+        try:
+            result = run_solver(nm, time_limit=time_limit, threads=threads)
+            if result["status"] not in ("optimal", "time_limit"):
+                return None
+            values = {id(v): v.value for var in m.component_objects(pyo.Var)
+                      for v in var.values()}
+        finally:
+            for v in fixed:
+                v.unfix()
     return {"objective": result["objective"], "values": values,
             "bound": relaxed["bound"] if relaxed["status"] == "optimal" else float("nan"),
             "seconds": time.perf_counter() - start}

@@ -248,3 +248,11 @@ def test_lp_rounding_gives_a_feasible_upper_bound():
                         bound=rounded["bound"], gap=0.0)
     check_plan(case, plan)
     assert plan.objective == pytest.approx(rounded["objective"])
+
+
+def test_same_input_same_plan():
+    """Determinism: two solves of the same case give the same tables, row for row."""
+    case = netopt.load_case(data_path("tiny/basic"))
+    first, second = netopt.solve(case), netopt.solve(case)
+    for name in ("sites", "sources", "flows", "outsourced", "costs", "kpis"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))

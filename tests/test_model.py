@@ -256,3 +256,23 @@ def test_same_input_same_plan():
     first, second = netopt.solve(case), netopt.solve(case)
     for name in ("sites", "sources", "flows", "outsourced", "costs", "kpis"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+
+
+def test_presolve_check_names_total_capacity_short():
+    """No outsourcing and 150 t of supply against 100 t/yr of collection capacity in all."""
+    case = netopt.load_case(data_path("tiny/infeasible"))
+    points = case.collection_points.assign(capacity_t_per_yr=[50.0, 50.0])
+    plan = netopt.solve(case.replace(collection_points=points))
+    assert plan.status == "infeasible" and plan.termination == "presolve checks"
+    row = plan.explanation.iloc[0]
+    assert row["constraint"] == "collection_capacity[*,2026]"
+    assert row["shortfall"] == pytest.approx(50.0)
+    assert "(100.0 t/yr) is less than the supply of 2026 (150.0 t)" in row["message"]
+
+
+def test_presolve_check_names_unreachable_source():
+    case = netopt.load_case(data_path("tiny/infeasible"))
+    plan = netopt.solve(case.replace(parameters={"max_km_source_collection": 5.0}))
+    assert plan.status == "infeasible"
+    row = plan.explanation.set_index("where").loc["s2"]
+    assert row["shortfall"] == pytest.approx(50.0) and "no allowed arc" in row["message"]

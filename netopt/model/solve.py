@@ -183,6 +183,12 @@ def solve(
     start = time.perf_counter()
     data = prepare(case)
     timings["prepare_s"] = time.perf_counter() - start
+    from netopt.model.checks import presolve_checks
+
+    problems = presolve_checks(data)
+    if len(problems):  # infeasible on the data alone: say so without building the model
+        return Plan.empty(case, status=INFEASIBLE, termination="presolve checks",
+                          timings=timings, explanation=problems, solver=solver)
     start = time.perf_counter()
     nm = build_model(data)
     timings["build_s"] = time.perf_counter() - start

@@ -58,17 +58,29 @@ def _new_output_folder(out: Path | None, case_name: str, overwrite: bool) -> Pat
     return folder
 
 
+_MONEY_SCALE = {"scale": 1e6, "unit": "CNY million"}
+
+
+def _set_money_unit(*values: float) -> None:
+    """Show money in CNY million, or in CNY when every figure is small (tiny cases)."""
+    finite = [abs(v) for v in values if v == v and abs(v) != float("inf")]
+    big = max(finite, default=0.0) >= 1e6
+    _MONEY_SCALE.update(scale=1e6 if big else 1.0, unit="CNY million" if big else "CNY")
+
+
 def _money(value: float) -> str:
-    return f"{value / 1e6:,.2f}"
+    return f"{value / _MONEY_SCALE['scale']:,.2f}"
 
 
 def print_plan(plan, console: Console = console) -> None:
     """Readable summary of a Plan: status, sites per year, tonnes, costs, KPIs."""
     status_style = "green" if plan.status == "optimal" else "yellow"
+    _set_money_unit(plan.objective, *(plan.costs["discounted_cny"].abs().tolist()
+                                      if len(plan.costs) else []))
     console.print(
         f"[bold]{plan.case_name}[/bold]: status [{status_style}]{plan.status}[/] "
-        f"({plan.termination}); objective CNY {_money(plan.objective)} M, "
-        f"bound CNY {_money(plan.bound)} M, gap {plan.gap:.4%}"
+        f"({plan.termination}); objective {_money(plan.objective)} {_MONEY_SCALE['unit']}, "
+        f"bound {_money(plan.bound)} {_MONEY_SCALE['unit']}, gap {plan.gap:.4%}"
     )
     times = ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in plan.timings.items())
     console.print(f"times: {times}")
@@ -108,7 +120,7 @@ def print_plan(plan, console: Console = console) -> None:
         table.add_row("outsourced", *[f"{by_year.get(y, 0.0):,.0f}" for y in years])
     console.print(table)
 
-    table = Table(title="Discounted cost by category and member (CNY million)")
+    table = Table(title=f"Discounted cost by category and member ({_MONEY_SCALE['unit']})")
     pivot = plan.costs.pivot_table(index="category", columns="member", values="discounted_cny",
                                    aggfunc="sum", fill_value=0.0)
     table.add_column("category")
@@ -170,12 +182,14 @@ def allocate_case(loaded, folder: Path | None, *, workers: int | None, cache: Pa
 
 def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float) -> None:
     """Side-by-side allocations (CNY million and savings %) and their core stability."""
-    console.print(f"the alliance saves CNY {_money(grand)} M against every member going alone")
+    _set_money_unit(grand, *members["standalone_cost"].tolist())
+    unit = _MONEY_SCALE["unit"]
+    console.print(f"the alliance saves {_money(grand)} {unit} against every member going alone")
     methods = list(dict.fromkeys(members["method"]))
     cost = members.pivot(index="member", columns="method", values="allocated_cost")
     pct = members.pivot(index="member", columns="method", values="savings_pct")
     alone = members.groupby("member", sort=False)["standalone_cost"].first()
-    table = Table(title="Allocated cost, CNY million (savings %)")
+    table = Table(title=f"Allocated cost, {unit} (savings %)")
     table.add_column("member")
     table.add_column("alone", justify="right")
     for method in methods:
@@ -185,7 +199,7 @@ def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: floa
             f"{_money(cost.at[member, m])} ({pct.at[member, m]:.1f}%)" for m in methods])
     console.print(table)
     table = Table(title="Stability: is each allocation in the core?")
-    for col in ("method", "in core", "most-blocking coalition", "excess (CNY M)"):
+    for col in ("method", "in core", "most-blocking coalition", f"excess ({unit})"):
         table.add_column(col)
     for row in stability.itertuples():
         if not row.defined:

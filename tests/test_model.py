@@ -276,3 +276,15 @@ def test_presolve_check_names_unreachable_source():
     assert plan.status == "infeasible"
     row = plan.explanation.set_index("where").loc["s2"]
     assert row["shortfall"] == pytest.approx(50.0) and "no allowed arc" in row["message"]
+
+
+def test_chain_without_sites_warns():
+    """No dismantling site but recyclers: collection points end the chain, and we say so."""
+    case = netopt.load_case(data_path("tiny/basic"))
+    empty_sites = case.dismantling_sites.iloc[0:0]
+    empty_levels = case.dismantling_levels.iloc[0:0]
+    with pytest.warns(UserWarning, match="collection points end the chain"):
+        plan = netopt.solve(case.replace(dismantling_sites=empty_sites,
+                                         dismantling_levels=empty_levels))
+    assert plan.status == "optimal"
+    assert set(plan.flows["leg"]) == {"source_collection"}

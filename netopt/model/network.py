@@ -11,6 +11,7 @@ leg, and never go to reuse.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -126,6 +127,12 @@ def prepare(case: Case) -> NetworkData:
     }
     has_sites = len(case.dismantling_sites) > 0
     has_downstream = len(case.recyclers) + len(case.reuse_outlets) > 0
+    if not has_sites and has_downstream:
+        warnings.warn(
+            f"case '{case.name}' has recyclers or reuse outlets but no dismantling site: "
+            "collection points end the chain (what they collect costs nothing further) "
+            "and the recyclers and reuse outlets are unused",
+            UserWarning, stacklevel=3)
     leg_limits = {
         "source_collection": (p["max_km_source_collection"], p["max_collection_points_per_source"]),
         "collection_site": (p["max_km_collection_site"], p["max_sites_per_collection_point"]),

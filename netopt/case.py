@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -458,10 +457,6 @@ def validate(path: str | Path) -> list[Problem]:
         return exc.problems
     return []
 
-
-def members_of(case: Case) -> Iterable[str]:
-    """Member ids in case order."""
-    return case.members.index
 
 
 def case_from_frames(

@@ -103,7 +103,7 @@ class CoalitionSolver:
                 param.set_value(1.0 if owner in members else 0.0)
         start = time.perf_counter()
         if self.first:
-            result = run_solver(self.nm, **self.options, persistent=self.opt_first())
+            result = run_solver(self.nm, **self.options, persistent=self.opt)
             self.first = False
         else:
             self.opt_update(changed)
@@ -111,10 +111,6 @@ class CoalitionSolver:
         return {"coalition": sorted(members), "cost_cny": result["objective"],
                 "status": result["status"], "bound_cny": result["bound"], "gap": result["gap"],
                 "seconds": time.perf_counter() - start}
-
-    def opt_first(self):
-        """The solver for the first solve: it reads the whole model (set_instance)."""
-        return self.opt
 
     def opt_update(self, changed: list) -> None:
         if changed:
@@ -175,10 +171,6 @@ def all_coalitions(members: Iterable[str]) -> list[Coalition]:
     members = list(members)
     return [frozenset(c) for size in range(1, len(members) + 1)
             for c in itertools.combinations(members, size)]
-
-
-def _submit(executor: Any, fn, *args):
-    return executor.submit(fn, *args)
 
 
 def _as_completed(executor: Any, futures: list):
@@ -265,8 +257,8 @@ def _run(executor, case, todo, options, records, store, progress, total) -> None
                             running=0, left=len(todo))
         futures = {}
         for coalition in todo:
-            future = _submit(executor, _solve_coalition, case, tuple(sorted(coalition)),
-                             options)
+            future = executor.submit(_solve_coalition, case, tuple(sorted(coalition)),
+                                     options)
             futures[future] = coalition
         left = len(todo)
         try:

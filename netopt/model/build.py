@@ -88,17 +88,9 @@ class NetworkModel:
         return self.data.case
 
 
-_OWNER_CACHE: dict[int, dict] = {}
-
-
-def _owner(table, fid) -> str:
-    """Member owning a row of a facility/source table ("outside" for a third party)."""
-    owners = _OWNER_CACHE.get(id(table))
-    if owners is None or owners.get("__table__") is not table:
-        owners = {k: (v if v else "outside") for k, v in table["member_id"].items()}
-        owners["__table__"] = table
-        _OWNER_CACHE[id(table)] = owners
-    return owners[fid]
+def _owners(table) -> dict[str, str]:
+    """Member owning each row of a facility/source table ("outside" for a third party)."""
+    return {k: (v if v else "outside") for k, v in table["member_id"].items()}
 
 
 def linear_sum(variables, coefficients=None):
@@ -119,7 +111,6 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     par = data.parameters
     m = pyo.ConcreteModel(name=f"netopt[{case.name}]")
     years = data.years
-    first = years[0]
     prev = {t: t - 1 for t in years[1:]}
     cps, sites, recyclers, outlets = (
         case.collection_points, case.dismantling_sites, case.recyclers, case.reuse_outlets,
@@ -460,6 +451,11 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     recycle_em = (case.chemistries["recycling_emissions_kg_per_t"] / 1000.0).to_dict()
     emissions: dict[int, list[tuple[float, object]]] = defaultdict(list)
     source_owner = case.sources["member_id"].to_dict()
+    owner_by_table = {id(t): _owners(t) for t in (case.sources, cps, sites, recyclers, outlets)}
+
+    def _owner(table, fid) -> str:
+        return owner_by_table[id(table)][fid]
+
     owner_tables = {
         "source_collection": case.sources, "collection_site": cps, "source_site": case.sources,
         "site_recycler": sites, "site_reuse": sites,
@@ -475,8 +471,6 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         "site_recycler": case.chemistries["recycling_revenue_cny_per_t"].to_dict(),
         "site_reuse": case.chemistries["reuse_revenue_cny_per_t"].to_dict(),
     }
-    multiplier = {pid: (par["damaged_cost_multiplier"] if prod.damaged else 1.0)
-                  for pid, prod in products.items()}
     for leg in FIRST_LEGS:
         if not ship_index[leg]:
             continue
@@ -484,14 +478,13 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                          data.arcs[leg]["km"]))
         category, head_table, head_column = head_cost[leg]
         head_rate = head_table[head_column].to_dict()
-        rate = par[f"transport_cost_{leg}_cny_per_tkm"]
         for key in ship_index[leg]:
             i, d, t = key
             v = ship[leg][key]
             km = km_of[(i, d)]
             mix = source_mix[(i, t)]
             total_t = source_total[(i, t)]
-            transport = rate * km * sum(tonnes * multiplier[p] for p, tonnes in mix.items())
+            transport = sum(tonnes * data.transport_cost(leg, p, km) for p, tonnes in mix.items())
             if transport:
                 terms[("transport", _owner(case.sources, i), t)].append((transport, v))
             if head_rate[d]:
@@ -626,5 +619,4 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             for name, var in nm.slacks.items()
         )
     m.total_cost = pyo.Objective(expr=objective, sense=pyo.minimize)
-    _ = first
     return nm

@@ -33,8 +33,6 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
     # flows: first legs from the shipped shares of each source's mix, later legs as is
     rows = []
     throughput: dict[tuple[str, int], float] = defaultdict(float)
-    multiplier = {pid: (data.parameters["damaged_cost_multiplier"] if prod.damaged else 1.0)
-                  for pid, prod in products.items()}
 
     def add_row(leg, origin, destination, pid, t, tonnes, km):
         rows.append({
@@ -64,7 +62,6 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
             if tonnes <= FLOW_TOLERANCE_T:
                 continue
             add_row(leg, origin, destination, pid, t, tonnes, km_of[(origin, destination)])
-    _ = multiplier
     flows = pd.DataFrame(rows, columns=FLOW_COLUMNS)
     flows.attrs["unit"] = "t"
 

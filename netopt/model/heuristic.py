@@ -61,27 +61,25 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 chosen[id(v)] = 1.0 if (v.value or 0.0) > OPEN_TOLERANCE or v.lb == 1 else 0.0
     # dismantling sites: smallest level carrying the relaxed inflow, never shrinking
     levels = nm.data.levels
-    caps: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    cap_of: dict[str, dict[str, float]] = defaultdict(dict)  # site -> level -> t/yr
     for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
                           levels["capacity_t_per_yr"]):
-        caps[k].append((float(cap), lv))
+        cap_of[k][lv] = float(cap)
     inflow: dict[tuple[str, int], float] = defaultdict(float)
     for (k, lv, t), v in m.site_level.items():
-        inflow[(k, t)] += dict((b, a) for a, b in caps[k])[lv] * (v.value or 0.0)
+        inflow[(k, t)] += cap_of[k][lv] * (v.value or 0.0)
     sites = nm.case.dismantling_sites
-    for k in caps:
-        options = sorted(caps[k])
-        floor = 0.0
+    for k, by_level in cap_of.items():
+        options = sorted((cap, lv) for lv, cap in by_level.items())
         existing = sites.at[k, "existing_level"] if k in sites.index else ""
-        if existing:
-            floor = dict((b, a) for a, b in caps[k])[existing]
+        floor = by_level[existing] if existing else 0.0
         for t in nm.data.years:
             need = max(inflow[(k, t)], floor)
             pick = None
             if need > OPEN_TOLERANCE:
                 pick = next((lv for cap, lv in options if cap >= need - 1e-6), options[-1][1])
-                floor = max(floor, dict((b, a) for a, b in caps[k])[pick])
-            for _cap, lv in options:
+                floor = max(floor, by_level[pick])
+            for lv in by_level:
                 chosen[id(m.site_level[k, lv, t])] = 1.0 if lv == pick else 0.0
 
     # First try: fix the openings the relaxation uses and let a small MIP choose the

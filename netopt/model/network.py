@@ -12,7 +12,6 @@ leg, and never go to reuse.
 from __future__ import annotations
 
 import warnings
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,14 +61,6 @@ class NetworkData:
         if self.products[product].damaged:
             rate *= self.parameters["damaged_cost_multiplier"]
         return rate * km
-
-    def sources_products(self) -> dict[str, list[str]]:
-        """Products with positive supply at each source (in any year)."""
-        found: dict[str, set[str]] = defaultdict(set)
-        for (source, product, _), tonnes in self.supply.items():
-            if tonnes > 0:
-                found[source].add(product)
-        return {s: sorted(p) for s, p in found.items()}
 
 
 def _products(case: Case) -> dict[str, Product]:

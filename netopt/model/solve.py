@@ -219,7 +219,7 @@ def solve(
         result.update(objective=rounded["objective"], bound=bound,
                       gap=_relative_gap(rounded["objective"], bound),
                       status=TIME_LIMIT if result["status"] != INTERRUPTED else INTERRUPTED)
-    if result["status"] in (INFEASIBLE, NO_SOLUTION) and result["status"] == INFEASIBLE:
+    if result["status"] == INFEASIBLE:
         from netopt.model.explain import explain_infeasibility
 
         explanation = explain_infeasibility(data, solver=solver) if explain else None

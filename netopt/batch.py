@@ -35,7 +35,6 @@ import platform
 import shutil
 import signal
 import socket
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +47,7 @@ import pandas as pd
 from rich.markup import escape
 
 from netopt.errors import CaseError
+from netopt.files import jsonable, write_folder_atomically
 from netopt.spec import Spec, load_specs
 
 RUN_RECORD = "run.json"
@@ -520,20 +520,6 @@ def _millions(value: Any) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value / 1e6:,.2f}"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -598,27 +584,17 @@ def write_result(item: _Item, plan: Any, result: dict[str, Any], allocation: dic
         "finished_at": _stamp(finished),
     }
     plan.meta["spec"] = spec.name
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}{_STAGING}", dir=folder.parent))
-    staging.chmod(0o755)
-    try:
+
+    def fill(staging: Path) -> None:
         plan.write_tables(staging)
         for name, frame in tables.items():
             frame.to_csv(staging / f"{name}.csv", index=False)
         if spec.text:
             (staging / SPEC_COPY).write_text(spec.text, encoding="utf-8")
         with open(staging / RUN_RECORD, "w", encoding="utf-8") as handle:
-            json.dump(_jsonable(record), handle, indent=2)
-        if folder.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{spec.name}.old-", dir=folder.parent))
-            os.replace(folder, trash / spec.name)
-            os.replace(staging, folder)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            json.dump(jsonable(record), handle, indent=2)
+
+    write_folder_atomically(folder, fill, staging_prefix=f".{spec.name}{_STAGING}")
     return record
 
 

@@ -19,15 +19,13 @@ Tables (pandas DataFrames, one row per thing, units in column names):
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from netopt.files import jsonable, write_folder_atomically
 
 #: Plan.status values.
 OPTIMAL = "optimal"
@@ -151,22 +149,7 @@ class Plan:
         folder = Path(folder)
         if folder.exists() and not overwrite:
             raise FileExistsError(f"{folder} exists; choose another folder or overwrite")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        staging.chmod(0o755)  # mkdtemp makes it private; a plan folder is for sharing
-        try:
-            self.write_tables(staging)
-            if folder.exists():
-                trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-                os.replace(folder, trash / folder.name)
-                os.replace(staging, folder)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(staging, folder)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-        return folder
+        return write_folder_atomically(folder, self.write_tables)
 
     def write_tables(self, folder: str | Path) -> None:
         """Write each table as CSV and the header as plan.json into an existing folder."""
@@ -177,19 +160,7 @@ class Plan:
             self.explanation.to_csv(folder / "explanation.csv", index=False)
         header = self.header()
         with open(folder / "plan.json", "w", encoding="utf-8") as handle:
-            json.dump(_jsonable(header), handle, indent=2)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+            json.dump(jsonable(header), handle, indent=2)
 
 
 def load_plan(folder: str | Path) -> Plan:

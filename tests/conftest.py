@@ -22,3 +22,13 @@ def reference() -> Path:
     path = reference_dir()
     assert path.exists(), f"reference data not found at {path}"
     return path
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the command line in this process: exit code, stdout, stderr."""
+    from netopt.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

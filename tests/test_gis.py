@@ -22,6 +22,7 @@ import pytest
 import netopt
 from netopt.datasets import data_path
 from netopt.io.gis import LAYERS, plan_layers, write_plan
+from tests.conftest import run_cli
 
 POINT_LAYERS = ("sources", "collection_points", "dismantling_sites", "recyclers",
                 "reuse_outlets")
@@ -261,34 +262,26 @@ def test_plan_without_solution_writes_empty_layers(tmp_path):
     assert all(len(gpd.read_file(path, layer=name)) == 0 for name in ("flows", "recyclers"))
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the command line in this process: exit code, stdout, stderr."""
-    from netopt.cli import main
-
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_export_command(plan, tmp_path, capsys):
     folder = plan.save(tmp_path / "plan")
-    code, out, err = cli(capsys, "export", str(folder), "--to", "gpkg")
+    code, out, err = run_cli(capsys, "export", str(folder), "--to", "gpkg")
     assert code == 0, err
     assert (folder / "plan.gpkg").exists() and "plan.gpkg" in out
-    code, _, err = cli(capsys, "export", str(folder), "--to", "gpkg")
+    code, _, err = run_cli(capsys, "export", str(folder), "--to", "gpkg")
     assert code == 2
     assert err.strip().count("\n") == 0 and "--overwrite" in err
-    assert cli(capsys, "export", str(folder), "--to", "gpkg", "--overwrite")[0] == 0
+    assert run_cli(capsys, "export", str(folder), "--to", "gpkg", "--overwrite")[0] == 0
     target = tmp_path / "elsewhere" / "layers"
-    code, _, err = cli(capsys, "export", str(folder), "--to", "geojson", "--out", str(target))
+    code, _, err = run_cli(capsys, "export", str(folder), "--to", "geojson", "--out", str(target))
     assert code == 0, err
     assert len(list(target.glob("*.geojson"))) == len(LAYERS)
     for bad in (["--to", "shp"], ["--to", "gpkg", "--year", "2026"]):
-        code, _, err = cli(capsys, "export", str(folder), *bad)
+        code, _, err = run_cli(capsys, "export", str(folder), *bad)
         assert code == 2
         assert err.startswith("error: ") and err.strip().count("\n") == 0
-    code, _, err = cli(capsys, "export", str(tmp_path / "nowhere"), "--to", "gpkg")
+    code, _, err = run_cli(capsys, "export", str(tmp_path / "nowhere"), "--to", "gpkg")
     assert code == 2 and "does not exist" in err
 
 

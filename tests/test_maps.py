@@ -20,6 +20,7 @@ from PIL import Image
 import netopt
 from netopt.datasets import data_path
 from netopt.maps import interactive_map, map_layers, static_map
+from tests.conftest import run_cli
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
@@ -159,30 +160,23 @@ def test_html_map_of_one_year_in_chromium(growth, tmp_path):
     assert counts.get("netopt-open", 0) == 3
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    from netopt.cli import main
-
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_map_command(plan, tmp_path, capsys):
     folder = plan.save(tmp_path / "plan")
-    code, out, err = cli(capsys, "map", str(folder))
+    code, out, err = run_cli(capsys, "map", str(folder))
     assert code == 0, err
     assert (folder / "map.png").exists() and (folder / "map.html").exists()
-    code, _, err = cli(capsys, "map", str(folder))
+    code, _, err = run_cli(capsys, "map", str(folder))
     assert code == 2 and "--overwrite" in err and err.strip().count("\n") == 0
-    code, _, err = cli(capsys, "map", str(folder), "--year", "2026", "--out",
+    code, _, err = run_cli(capsys, "map", str(folder), "--year", "2026", "--out",
                        str(tmp_path / "one.html"))
     assert code == 0, err
     assert (tmp_path / "one.html").exists()
     for bad in (["--year", "1999"], ["--out", str(tmp_path / "map.pdf")]):
-        code, _, err = cli(capsys, "map", str(folder), *bad)
+        code, _, err = run_cli(capsys, "map", str(folder), *bad)
         assert code == 2 and err.startswith("error: ")
-    code, _, err = cli(capsys, "export", str(folder), "--to", "png", "--year", "2026")
+    code, _, err = run_cli(capsys, "export", str(folder), "--to", "png", "--year", "2026")
     assert code == 0, err
     assert (folder / "map_2026.png").exists()
 

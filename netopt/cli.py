@@ -142,6 +142,52 @@ def print_plan(plan, console: Console = console) -> None:
     )
 
 
+class SolveProgress:
+    """Shows the MIP search (best plan, bound, gap) while HiGHS runs.
+
+    The solver's output capture takes over stdout during a solve, so this writes to its
+    own copy of the terminal: a live status line on a terminal, else a line every 30 s.
+    """
+
+    def __init__(self, every_s: float = 30.0):
+        import os
+
+        self.every_s = every_s
+        self.stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+        self.console = Console(file=self.stream, width=console.width)
+        self.status = None
+        self.last = -every_s
+
+    def __enter__(self) -> SolveProgress:
+        if self.console.is_terminal:
+            self.status = self.console.status("building and solving the network model "
+                                              "(HiGHS) ...")
+            self.status.start()
+        else:
+            self.console.print("building and solving the network model (HiGHS) ...")
+        return self
+
+    def __call__(self, state: dict[str, float]) -> None:
+        _set_money_unit(state["objective"])
+        best = state["objective"]
+        text = (f"searching {state['time_s']:,.0f} s: best plan "
+                f"{_money(best) if abs(best) < float('inf') else '-'}, bound "
+                f"{_money(state['bound']) if abs(state['bound']) < float('inf') else '-'} "
+                f"{_MONEY_SCALE['unit']}, gap "
+                f"{state['gap']:.2%}" if abs(best) < float("inf") else
+                f"searching {state['time_s']:,.0f} s: no plan yet")
+        if self.status is not None:
+            self.status.update(text)
+        elif state["time_s"] - self.last >= self.every_s:
+            self.last = state["time_s"]
+            self.console.print(text, markup=False, highlight=False)
+
+    def __exit__(self, *exc) -> None:
+        if self.status is not None:
+            self.status.stop()
+        self.stream.close()
+
+
 def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     frame.to_csv(tmp, index=False)
@@ -275,14 +321,20 @@ def run(
         plan = netopt.solve(loaded, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                             solver=solver, log=True)
     else:
-        with console.status("building and solving the network model (HiGHS) ..."):
+        with SolveProgress() as progress:
             plan = netopt.solve(loaded, time_limit=time_limit, mip_gap=mip_gap,
-                                threads=threads, solver=solver)
+                                threads=threads, solver=solver, progress=progress)
     print_plan(plan)
     plan.save(folder, overwrite=overwrite)
     console.print(f"plan written to [bold]{folder}[/bold]")
     if plan.status == "infeasible":
         raise typer.Exit(3)
+    if plan.termination == "interrupted" or plan.status == "interrupted":
+        # Ctrl-C: the best plan found so far is written (marked interrupted); stop here
+        err_console.print("interrupted: " + ("the best plan found so far was written, marked "
+                          "'interrupted' with its gap" if plan.has_solution else
+                          "no plan had been found yet"), markup=False)
+        raise typer.Exit(130)
     if not plan.has_solution:
         raise typer.Exit(4)
     if allocate is None:

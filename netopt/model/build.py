@@ -82,6 +82,7 @@ class NetworkModel:
     emission_terms: dict[int, list[tuple[float, object]]] = field(default_factory=dict)
     existing_vars: set[int] = field(default_factory=set)  # ids of vars with lb 1 (existing)
     source_mix: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    interrupted: bool = False  # the user stopped a solve of this model (Ctrl-C)
 
     @property
     def case(self) -> Case:

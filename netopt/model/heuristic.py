@@ -51,7 +51,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     finally:
         for v in binaries:
             v.domain = pyo.Binary
-    if relaxed["status"] not in ("optimal", "time_limit"):
+    if relaxed["status"] not in ("optimal", "time_limit") or nm.interrupted:
         return None
 
     chosen: dict[int, float] = {}
@@ -94,12 +94,14 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 fixed.append(v)
         try:
             result = run_solver(nm, time_limit=sub_mip_time, mip_gap=1e-3, threads=threads)
-            if result["status"] in ("optimal", "time_limit"):
+            if result["status"] in ("optimal", "time_limit", "interrupted"):
                 values = {id(v): v.value for var in m.component_objects(pyo.Var)
                           for v in var.values()}
         finally:
             for v in fixed:
                 v.unfix()
+    if values is None and nm.interrupted:
+        return None
     if values is None:
         fixed = []
         for v in binaries:

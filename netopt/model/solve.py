@@ -8,8 +8,11 @@ every output; an infeasible case gets an explanation from the elastic model.
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pyomo.environ as pyo
@@ -39,6 +42,120 @@ def _use_threads(threads: int | None) -> None:
 HEURISTIC_MIN_BINARIES = 500
 
 
+def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
+                         progress: Callable[[dict[str, float]], None] | None = None,
+                         ) -> tuple[Any, bool]:
+    """``opt.solve(model, **kwargs)`` in a thread, so that Ctrl-C stops HiGHS cleanly.
+
+    HiGHS runs in C++ and Python sees Ctrl-C only once it returns, so the solve runs in a
+    worker thread while this (main) thread waits. On the first Ctrl-C HiGHS is asked to
+    stop at its next check (between LP solves of the search); it returns its best plan so
+    far, which is marked interrupted. A second Ctrl-C stops waiting. ``progress`` is
+    called (from the solver's thread) with the search's state: see :func:`solve`.
+    Returns the results and whether the user interrupted.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["results"] = opt.solve(model, **kwargs)
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+        finally:
+            # as highspy's own threaded solve does: the scheduler is per thread
+            import highspy
+
+            highspy.Highs.resetThreadScheduler(False)
+            done.set()
+
+    # an Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead
+    done = threading.Event()
+    thread = threading.Thread(target=target, name="netopt-highs", daemon=True)
+    thread.start()
+    interrupted = False
+    stopper: list = []  # the callbacks subscribed, to take back afterwards
+    watcher: list = []
+    try:
+        while True:
+            try:
+                if done.wait(0.1):
+                    break
+                if interrupted and not stopper:
+                    stopper = _stop_highs(opt)
+                if progress is not None and not watcher:
+                    watcher = _watch_highs(opt, progress)
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise
+                interrupted = True
+                stopper = _stop_highs(opt)
+    finally:
+        for callback, function in stopper + watcher:
+            callback.unsubscribe(function)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["results"], interrupted
+
+
+def _stop_highs(opt: Any) -> list:
+    """Make the running HiGHS stop at its next interrupt check; [] if it is not built yet.
+
+    Returns the (callback, function) pairs subscribed. pyomo's HiGHS interface keeps its
+    ``highspy.Highs`` as a private attribute; the interrupt callbacks are highspy's.
+    """
+    highs = getattr(opt, "_solver_model", None)
+    if highs is None:
+        return []
+
+    def stop(event: Any) -> None:
+        event.interrupt()
+
+    subscribed = []
+    for name in ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt"):
+        callback = getattr(highs, name, None)
+        if callback is not None:
+            callback.subscribe(stop)
+            subscribed.append((callback, stop))
+    return subscribed
+
+
+def _watch_highs(opt: Any, progress: Callable[[dict[str, float]], None]) -> list:
+    """Report the MIP search's state to ``progress``: at each better plan, else each second."""
+    highs = getattr(opt, "_solver_model", None)
+    if highs is None or not hasattr(highs, "cbMipImprovingSolution"):
+        return []
+    last = [-math.inf]
+
+    def report(event: Any, improving: bool) -> None:
+        out = event.data_out
+        if not improving and out.running_time - last[0] < 1.0:
+            return
+        last[0] = out.running_time
+        progress({"time_s": out.running_time, "objective": out.mip_primal_bound,
+                  "bound": out.mip_dual_bound, "gap": out.mip_gap,
+                  "nodes": float(out.mip_node_count), "improved": float(improving)})
+
+    def on_solution(event: Any) -> None:
+        report(event, True)
+
+    def on_check(event: Any) -> None:
+        report(event, False)
+
+    highs.cbMipImprovingSolution.subscribe(on_solution)
+    highs.cbMipInterrupt.subscribe(on_check)
+    return [(highs.cbMipImprovingSolution, on_solution), (highs.cbMipInterrupt, on_check)]
+
+
+class _DropInterruptWarning(logging.Filter):
+    """pyomo warns of HiGHS's 'interrupted' status, which netopt handles (Ctrl-C)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "kInterrupt" not in record.getMessage()
+
+
+logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_DropInterruptWarning())
+
+
 def _has_free_binaries(nm: NetworkModel, at_least: int = HEURISTIC_MIN_BINARIES) -> bool:
     count = 0
     for var in nm.model.component_objects(pyo.Var):
@@ -66,6 +183,7 @@ def run_solver(
     log: bool = False,
     options: dict[str, Any] | None = None,
     persistent: Any = None,
+    progress: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
 
@@ -107,7 +225,8 @@ def run_solver(
                 "update_named_expressions": False,
                 "update_objective": False,
             }
-        results = opt.solve(model, **kwargs)
+        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress)
+        nm.interrupted = nm.interrupted or interrupted
         tc = results.termination_condition
         has_solution = results.solution_status in (SolutionStatus.optimal,
                                                    SolutionStatus.feasible)
@@ -123,7 +242,8 @@ def run_solver(
                     TerminationCondition.infeasibleOrUnbounded,
                     TerminationCondition.locallyInfeasible):
             status = INFEASIBLE
-        elif tc == TerminationCondition.interrupted:
+        elif tc == TerminationCondition.interrupted or (
+                interrupted and tc != TerminationCondition.maxTimeLimit):
             status = INTERRUPTED if has_solution else NO_SOLUTION
         elif has_solution:
             status = TIME_LIMIT
@@ -131,7 +251,9 @@ def run_solver(
             status = NO_SOLUTION
         if status == OPTIMAL and not math.isfinite(bound):
             bound = objective
-        return {"status": status, "termination": tc.name, "objective": objective,
+        termination = "interrupted" if interrupted and status in (
+            INTERRUPTED, NO_SOLUTION) else tc.name
+        return {"status": status, "termination": termination, "objective": objective,
                 "bound": bound, "gap": _relative_gap(objective, bound)}
 
     # Any other MIP solver pyomo knows by name (cbc, glpk, gurobi, ...).
@@ -172,12 +294,19 @@ def solve(
     log: bool = False,
     explain: bool = True,
     heuristic: bool = True,
+    progress: Callable[[dict[str, float]], None] | None = None,
 ) -> Plan:
     """Design the network of ``case`` at minimum discounted cost (CNY).
 
     Returns a :class:`netopt.Plan`; ``plan.status`` is "optimal", "time_limit" (a
-    feasible plan with ``plan.gap`` left), "infeasible" (``plan.explanation`` says what
-    must give, from the elastic model) or "no_solution".
+    feasible plan with ``plan.gap`` left), "interrupted" (Ctrl-C: the best plan so far,
+    with its gap), "infeasible" (``plan.explanation`` says what must give, from the
+    elastic model) or "no_solution".
+
+    ``progress``, if given, is called during the MIP search (from the solver's thread) at
+    each better plan and about once a second, with a dict: ``time_s``, ``objective`` and
+    ``bound`` (CNY; inf until known), ``gap``, ``nodes`` and ``improved`` (1.0 at a better
+    plan).
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -202,9 +331,15 @@ def solve(
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])
     start = time.perf_counter()
-    result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                        solver=solver, log=log)
+    if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
+        result = {"status": NO_SOLUTION, "termination": "interrupted",
+                  "objective": float("nan"), "bound": float("nan"), "gap": float("inf")}
+    else:
+        result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                            solver=solver, log=log, progress=progress)
     timings["solve_s"] = time.perf_counter() - start
+    if nm.interrupted and result["status"] == NO_SOLUTION:
+        result["status"] = INTERRUPTED if rounded is not None else NO_SOLUTION
     if rounded is not None and result["status"] in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED) and (
         not math.isfinite(result["objective"]) or rounded["objective"] < result["objective"]
     ):

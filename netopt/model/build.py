@@ -56,8 +56,9 @@ ELASTIC_PENALTY = 1e9
 
 #: Relative weight of each group's slack in the elastic model: tonnes and tCO2e weigh 1,
 #: money 1e-3 per CNY (a tonne of capacity against about a thousand CNY of budget), and
-#: unserved supply 10 (blame a short capacity before the supply it cannot carry).
-SLACK_WEIGHT = {"supply": 10.0, "opening_budget": 1e-3}
+#: unserved supply 1,000 per tonne: blame a short capacity, a tight cap or target before
+#: the supply that cannot be served (a tonne moved 1,000 km emits about 0.1 tCO2e).
+SLACK_WEIGHT = {"supply": 1000.0, "opening_budget": 1e-3}
 
 FLOW_LEGS = ("source_collection", "collection_site", "source_site", "site_recycler", "site_reuse")
 FIRST_LEGS = ("source_collection", "source_site")  # a source's whole mix, as shares

@@ -296,6 +296,9 @@ def build_case(raw_tables: dict[str, RawTable], name: str = "case",
     for table in sorted(REQUIRED_TABLES, key=TABLES.index):
         if table not in raw_tables:
             problems.append(Problem(f"{table}.csv", None, None, "required table is missing"))
+    if "road_edges" in raw_tables and "road_nodes" not in raw_tables:
+        problems.append(Problem("road_nodes.csv", None, None,
+                                "required table is missing (road_edges.csv is given)"))
     if problems:
         raise CaseError(problems)
     for table, raw in raw_tables.items():
@@ -380,9 +383,6 @@ def build_case(raw_tables: dict[str, RawTable], name: str = "case",
             problems.append(Problem(mraw.origin, mraw.row_number(position), "member_id",
                                     f"member '{member}' owns no source and no facility"))
 
-    if "road_edges" in typed and "road_nodes" not in typed:
-        problems.append(Problem("road_nodes.csv", None, None,
-                                "required table is missing (road_edges.csv is given)"))
     if problems:
         raise CaseError(problems)
 

@@ -262,3 +262,59 @@ def test_geopackage_layers_equal_csv(basic, tmp_path):
     case = load_case(gpkg)
     assert case.sources.loc["s2", "lon"] == pytest.approx(120.1)
     assert netopt.solve(case).objective == pytest.approx(8000)
+
+
+# --- road graph tables -------------------------------------------------------------------
+
+def write_road(folder: Path, edges: str, nodes: str | None = None) -> None:
+    (folder / "distances.csv").unlink()
+    if nodes is None:
+        nodes = "node_id,lat,lon\na,30.0,120.0\nb,31.0,120.0\nc,32.0,120.0\n"
+    if nodes:
+        (folder / "road_nodes.csv").write_text(nodes)
+    (folder / "road_edges.csv").write_text(edges)
+
+
+def test_road_graph_loads(basic):
+    write_road(basic, "from_node,to_node,km\na,b,150\nb,c,150\n")
+    case = load_case(basic)
+    assert len(case.road_edges) == 2 and list(case.road_nodes.index) == ["a", "b", "c"]
+
+
+def test_road_edges_without_nodes(basic):
+    write_road(basic, "from_node,to_node,km\na,b,150\n", nodes="")
+    problem = only_problem(basic)
+    assert problem.file == "road_nodes.csv" and "missing" in problem.message
+
+
+def test_road_edge_unknown_node(basic):
+    write_road(basic, "from_node,to_node,km\na,b,150\nb,zz,150\n")
+    problem = only_problem(basic)
+    assert (problem.file, problem.row, problem.column) == ("road_edges.csv", 3, "to_node")
+    assert "zz" in problem.message
+
+
+def test_road_edge_negative_length(basic):
+    write_road(basic, "from_node,to_node,km\na,b,-150\nb,c,150\n")
+    problem = only_problem(basic)
+    assert (problem.file, problem.row, problem.column) == ("road_edges.csv", 2, "km")
+
+
+def test_road_node_out_of_range(basic):
+    write_road(basic, "from_node,to_node,km\na,b,150\n",
+               nodes="node_id,lat,lon\na,30.0,120.0\nb,91.0,120.0\n")
+    problem = only_problem(basic)
+    assert (problem.file, problem.row, problem.column) == ("road_nodes.csv", 3, "lat")
+
+
+def test_road_graph_that_cuts_a_source_off(basic):
+    """Two road components: the sources' side reaches no dismantling site, so with
+    outsourcing off the pre-solve checks name the sources that cannot be served."""
+    write_road(basic, "from_node,to_node,km\nb,c,150\n",
+               nodes="node_id,lat,lon\na,30.0,120.05\nb,31.0,120.0\nc,32.0,120.0\n")
+    edit(basic, "parameters", 0, "parameter", "allow_outsourcing")
+    edit(basic, "parameters", 0, "value", "false")
+    plan = netopt.solve(load_case(basic))
+    assert plan.status == "infeasible"
+    text = " ".join(plan.explanation["message"])
+    assert "s1" in text and "s2" in text

@@ -161,7 +161,8 @@ def _title(plan: Any, year: int | None) -> str:
     years = plan_years(plan)
     span = str(year) if year is not None else (
         f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0]) if years else "")
-    status = "" if plan.status == "optimal" else f", {plan.status.replace('_', ' ')}"
+    status = "" if plan.status == "optimal" else (
+        f", {plan.status.replace('_', ' ')}, gap {plan.gap:.2%}")
     value = plan.objective
     money = f"{value / 1e6:,.2f} M" if abs(value) >= 1e6 else f"{value:,.0f}"
     return f"{plan.case_name} {span}: objective CNY {money} (discounted{status})"

@@ -310,3 +310,31 @@ def test_paths_are_plain(plan, tmp_path):
     write_plan(plan, folder / "plan.gpkg")
     assert Path(folder / "plan.gpkg").exists()
     assert len(gpd.read_file(folder / "plan.gpkg", layer="flows")) == 4
+
+
+def test_a_plan_not_proven_optimal_says_so_in_every_export(plan, tmp_path):
+    """A time-limited plan carries its status and gap into the GeoPackage (layer
+    description and metadata, read back by GDAL), the GeoJSON and the map title."""
+    import copy
+
+    from netopt.maps import _title
+
+    stopped = copy.copy(plan)
+    stopped.status, stopped.bound = "time_limit", plan.objective * 0.9
+    stopped.gap = 0.1
+    gpkg = write_plan(stopped, tmp_path / "stopped.gpkg")
+    for name in LAYERS:
+        info = pyogrio.read_info(gpkg, layer=name)
+        assert info["layer_metadata"]["netopt_status"] == "time_limit"
+        assert float(info["layer_metadata"]["netopt_gap"]) == pytest.approx(0.1)
+        assert "not proven optimal: time limit, gap 10.00%" in ogrinfo(
+            "-so", str(gpkg), name)
+    folder = write_plan(stopped, tmp_path / "layers", format="geojson")
+    document = json.loads((folder / "sources.geojson").read_text(encoding="utf-8"))
+    assert "time limit, gap 10.00%" in document["description"]
+    assert "time limit, gap 10.00%" in _title(stopped, None)
+    # a proven plan carries no such note
+    proven = write_plan(plan, tmp_path / "proven.gpkg")
+    assert pyogrio.read_info(proven, layer="sources")["layer_metadata"][
+        "netopt_status"] == "optimal"
+    assert "not proven" not in ogrinfo("-so", str(proven), "sources")

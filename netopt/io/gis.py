@@ -316,11 +316,11 @@ def write_plan(plan: Any, path: str | Path, *, format: str = "gpkg",
     try:
         if format == "gpkg":
             target = staging / path.name
-            _write_gpkg(layers, styles, target)
+            _write_gpkg(layers, styles, target, plan_metadata(plan))
         else:
             target = staging / "layers"
             target.mkdir()
-            _write_geojson(layers, styles, target)
+            _write_geojson(layers, styles, target, plan_metadata(plan))
         if path.exists():
             if path.is_dir():
                 shutil.rmtree(path)
@@ -332,12 +332,30 @@ def write_plan(plan: Any, path: str | Path, *, format: str = "gpkg",
     return path
 
 
+def plan_metadata(plan: Any) -> dict[str, str]:
+    """The plan's solver status, gap, objective and bound, as written into every layer.
+
+    ``note`` is empty for a proven-optimal plan, else says what the plan is not (a time
+    limit or Ctrl-C stopped the search, with the gap left), for the layer descriptions.
+    """
+    note = "" if plan.status == "optimal" else (
+        f" [plan not proven optimal: {plan.status.replace('_', ' ')}, gap {plan.gap:.2%}]")
+    return {"netopt_case": str(plan.case_name), "netopt_status": str(plan.status),
+            "netopt_gap": repr(float(plan.gap)),
+            "netopt_objective_cny": repr(float(plan.objective)),
+            "netopt_bound_cny": repr(float(plan.bound)), "note": note}
+
+
+def _layer_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in metadata.items() if k != "note"}
+
+
 def _geometry_type(name: str) -> str:
     return "LineString" if name == "flows" else "Point"
 
 
 def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], styles: dict[str, str],
-                target: Path) -> None:
+                target: Path, metadata: dict[str, str]) -> None:
     import pyogrio
 
     for number, (name, layer) in enumerate(layers.items()):
@@ -345,20 +363,24 @@ def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], styles: dict[str, str],
             layer, target, layer=name, driver="GPKG", geometry_type=_geometry_type(name),
             # GeoPackage 1.2: read by every GDAL since 2.2, QGIS and ArcGIS alike
             dataset_options={"VERSION": "1.2"} if number == 0 else None,
-            layer_options={"DESCRIPTION": f"{LAYER_TITLES[name]} ({LAYER_UNITS[name]})"},
+            layer_options={"DESCRIPTION": f"{LAYER_TITLES[name]} ({LAYER_UNITS[name]})"
+                                          f"{metadata['note']}"},
+            layer_metadata=_layer_metadata(metadata),
         )
     write_layer_styles(target, styles)
 
 
 def _write_geojson(layers: dict[str, gpd.GeoDataFrame], styles: dict[str, str],
-                   folder: Path) -> None:
+                   folder: Path, metadata: dict[str, str]) -> None:
     import pyogrio
 
     for name, layer in layers.items():
         pyogrio.write_dataframe(
             layer, folder / f"{name}.geojson", layer=name, driver="GeoJSON",
             geometry_type=_geometry_type(name),
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7},
+            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 7,
+                           "DESCRIPTION": f"{LAYER_TITLES[name]} ({LAYER_UNITS[name]})"
+                                          f"{metadata['note']}"},
         )
         (folder / f"{name}.qml").write_text(styles[name], encoding="utf-8")
 

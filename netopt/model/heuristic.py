@@ -32,6 +32,9 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 threads: int | None = None, sub_mip_time: float | None = 30.0) -> dict | None:
     """Objective (CNY) and variable values of a rounded plan, or None if none was found.
 
+    ``time_limit`` (seconds) bounds the whole heuristic; if the relaxation is not solved
+    within it, there is no rounded plan.
+
     With ``sub_mip_time`` (seconds), the dismantling levels are chosen by a MIP over the
     levels alone, the other openings fixed as the relaxation uses them.
 
@@ -43,6 +46,12 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         return None  # binary shipments: rounding a split source is not a plan
     m = nm.model
     start = time.perf_counter()
+
+    def left() -> float | None:  # seconds of the budget still unspent
+        if time_limit is None:
+            return None
+        return max(1.0, time_limit - (time.perf_counter() - start))
+
     binaries = _binaries(m)
     for v in binaries:
         v.domain = pyo.UnitInterval
@@ -51,8 +60,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     finally:
         for v in binaries:
             v.domain = pyo.Binary
-    if relaxed["status"] not in ("optimal", "time_limit") or nm.interrupted:
-        return None
+    if relaxed["status"] != "optimal" or nm.interrupted:
+        return None  # a relaxation cut short is no guide (and the budget is spent)
 
     chosen: dict[int, float] = {}
     for name in ("open_collection_point", "open_recycler", "open_reuse_outlet"):
@@ -93,7 +102,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 v.fix(chosen[id(v)])
                 fixed.append(v)
         try:
-            result = run_solver(nm, time_limit=sub_mip_time, mip_gap=1e-3, threads=threads)
+            limit = sub_mip_time if time_limit is None else min(sub_mip_time, left())
+            result = run_solver(nm, time_limit=limit, mip_gap=1e-3, threads=threads)
             if result["status"] in ("optimal", "time_limit", "interrupted"):
                 values = {id(v): v.value for var in m.component_objects(pyo.Var)
                           for v in var.values()}
@@ -109,7 +119,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 v.fix(chosen[id(v)])
                 fixed.append(v)
         try:
-            result = run_solver(nm, time_limit=time_limit, threads=threads)
+            result = run_solver(nm, time_limit=left(), threads=threads)
             if result["status"] not in ("optimal", "time_limit"):
                 return None
             values = {id(v): v.value for var in m.component_objects(pyo.Var)

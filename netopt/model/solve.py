@@ -40,6 +40,8 @@ def _use_threads(threads: int | None) -> None:
 
 #: Models with fewer free binaries than this are left to the MIP search alone.
 HEURISTIC_MIN_BINARIES = 500
+#: Share of a time limit the starting-plan heuristic may use (the search gets the rest).
+HEURISTIC_TIME_SHARE = 0.5
 
 
 def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
@@ -326,7 +328,9 @@ def solve(
     if heuristic and solver == "highs" and _has_free_binaries(nm):
         from netopt.model.heuristic import lp_rounding
 
-        rounded = lp_rounding(nm, time_limit=time_limit, threads=threads)
+        # at most this share of the time limit, so that the search always gets the rest
+        budget = None if time_limit is None else HEURISTIC_TIME_SHARE * time_limit
+        rounded = lp_rounding(nm, time_limit=budget, threads=threads)
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])

@@ -51,17 +51,24 @@ def raw_highspy(case, *, mip_gap: float, time_limit: float, threads: int | None)
         start = time.perf_counter()
         h.readModel(path)
         read = time.perf_counter() - start
-        h.setOptionValue("mip_rel_gap", mip_gap)
-        h.setOptionValue("time_limit", float(time_limit))
-        if threads:
-            h.setOptionValue("threads", threads)
-        start = time.perf_counter()
-        h.run()
-        solve = time.perf_counter() - start
-        info = h.getInfo()
-        return {"read_s": read, "solve_s": solve, "objective": info.objective_function_value,
-                "bound": info.mip_dual_bound, "gap": info.mip_gap,
-                "status": h.modelStatusToString(h.getModelStatus())}
+        return {"read_s": read, **run_highs(h, mip_gap=mip_gap, time_limit=time_limit,
+                                            threads=threads)}
+
+
+def run_highs(h: highspy.Highs, *, mip_gap: float, time_limit: float,
+              threads: int | None) -> dict:
+    """Solve the model loaded in ``h``: seconds, objective, bound, gap and status."""
+    h.setOptionValue("mip_rel_gap", mip_gap)
+    h.setOptionValue("time_limit", float(time_limit))
+    if threads:
+        h.setOptionValue("threads", threads)
+    start = time.perf_counter()
+    h.run()
+    solve = time.perf_counter() - start
+    info = h.getInfo()
+    return {"solve_s": solve, "objective": info.objective_function_value,
+            "bound": info.mip_dual_bound, "gap": info.mip_gap,
+            "status": h.modelStatusToString(h.getModelStatus())}
 
 
 def main() -> None:

@@ -241,8 +241,9 @@ def print_tables(rows: list[dict]) -> None:
         overhead = (build + r["extract_s"]) / total
         raw_total = r["raw_read_s"] + r["raw_solve_s"]
         heuristic = _fmt(r["heuristic_s"]) if r["heuristic_used"] else "-"
+        extract = "-" if r["status"] in ("no_solution", "infeasible") else _fmt(r["extract_s"])
         print(f"| {r['dealers']:,} | {build:.1f} | {heuristic} | {r['solve_s']:.1f} | "
-              f"{r['extract_s']:.1f} | {total:.1f} | {overhead:.0%} | {r['status']} | "
+              f"{extract} | {total:.1f} | {overhead:.0%} | {r['status']} | "
               f"{r['gap']:.3g} | {r['raw_read_s']:.1f} | {r['raw_solve_s']:.1f} | "
               f"{r['raw_status']} | {r['raw_gap']:.3g} | {total / raw_total:.2f} |")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -29,7 +30,8 @@ def _binaries(model: pyo.ConcreteModel) -> list:
 
 
 def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
-                threads: int | None = None, sub_mip_time: float | None = 30.0) -> dict | None:
+                threads: int | None = None, sub_mip_time: float | None = 30.0,
+                persistent: Any = None) -> dict | None:
     """Objective (CNY) and variable values of a rounded plan, or None if none was found.
 
     ``time_limit`` (seconds) bounds the whole heuristic; if the relaxation is not solved
@@ -37,6 +39,10 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
 
     With ``sub_mip_time`` (seconds), the dismantling levels are chosen by a MIP over the
     levels alone, the other openings fixed as the relaxation uses them.
+
+    ``persistent`` is a pyomo HiGHS solver not yet used on this model: the model is then
+    loaded into HiGHS once, and each later solve changes only domains and fixings (loading
+    a large model takes about as long as building it).
 
     Leaves the model as it found it (domains and fixings restored).
     """
@@ -53,10 +59,16 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         return max(1.0, time_limit - (time.perf_counter() - start))
 
     binaries = _binaries(m)
+
+    def solve(**options) -> dict:
+        if persistent is not None and getattr(persistent, "_model", None) is nm.model:
+            persistent.update_variables(binaries)  # domains and fixings changed
+        return run_solver(nm, threads=threads, persistent=persistent, **options)
+
     for v in binaries:
         v.domain = pyo.UnitInterval
     try:
-        relaxed = run_solver(nm, time_limit=time_limit, threads=threads)
+        relaxed = solve(time_limit=time_limit)
     finally:
         for v in binaries:
             v.domain = pyo.Binary
@@ -103,7 +115,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 fixed.append(v)
         try:
             limit = sub_mip_time if time_limit is None else min(sub_mip_time, left())
-            result = run_solver(nm, time_limit=limit, mip_gap=1e-3, threads=threads)
+            result = solve(time_limit=limit, mip_gap=1e-3)
             if result["status"] in ("optimal", "time_limit", "interrupted"):
                 values = {id(v): v.value for var in m.component_objects(pyo.Var)
                           for v in var.values()}
@@ -119,7 +131,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 v.fix(chosen[id(v)])
                 fixed.append(v)
         try:
-            result = run_solver(nm, time_limit=left(), threads=threads)
+            result = solve(time_limit=left())
             if result["status"] not in ("optimal", "time_limit"):
                 return None
             values = {id(v): v.value for var in m.component_objects(pyo.Var)

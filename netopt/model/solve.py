@@ -324,13 +324,17 @@ def solve(
     nm = build_model(data)
     timings["build_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    rounded = None
+    rounded, persistent = None, None
     if heuristic and solver == "highs" and _has_free_binaries(nm):
         from netopt.model.heuristic import lp_rounding
 
         # at most this share of the time limit, so that the search always gets the rest
         budget = None if time_limit is None else HEURISTIC_TIME_SHARE * time_limit
-        rounded = lp_rounding(nm, time_limit=budget, threads=threads)
+        from pyomo.contrib.solver.common.factory import SolverFactory
+
+        # one HiGHS instance for the heuristic's solves and the search: loaded once
+        persistent = SolverFactory("highs")
+        rounded = lp_rounding(nm, time_limit=budget, threads=threads, persistent=persistent)
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])
@@ -339,8 +343,14 @@ def solve(
         result = {"status": NO_SOLUTION, "termination": "interrupted",
                   "objective": float("nan"), "bound": float("nan"), "gap": float("inf")}
     else:
+        if persistent is not None and getattr(persistent, "_model", None) is nm.model:
+            from netopt.model.heuristic import _binaries
+
+            persistent.update_variables(_binaries(nm.model))  # back to the MIP's domains
+        else:
+            persistent = None
         result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                            solver=solver, log=log, progress=progress)
+                            solver=solver, log=log, progress=progress, persistent=persistent)
     timings["solve_s"] = time.perf_counter() - start
     if nm.interrupted and result["status"] == NO_SOLUTION:
         result["status"] = INTERRUPTED if rounded is not None else NO_SOLUTION

@@ -288,3 +288,18 @@ def test_chain_without_sites_warns():
                                          dismantling_levels=empty_levels))
     assert plan.status == "optimal"
     assert set(plan.flows["leg"]) == {"source_collection"}
+
+
+@pytest.mark.parametrize("name,optimum", [("tiny/basic", 8000.0), ("tiny/growth", 14000.0)])
+def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, optimum):
+    """The path large models take (relax-and-fix start on one persistent HiGHS, offered
+    to the search as its first plan) on cases small enough to solve by hand."""
+    import netopt.model.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    seen = []
+    case = netopt.load_case(data_path(name))
+    plan = solve_checked(case, progress=seen.append)
+    assert "heuristic_s" in plan.timings
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(optimum)

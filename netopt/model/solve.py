@@ -46,6 +46,7 @@ HEURISTIC_TIME_SHARE = 0.5
 
 def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
                          progress: Callable[[dict[str, float]], None] | None = None,
+                         start: dict[int, float] | None = None,
                          ) -> tuple[Any, bool]:
     """``opt.solve(model, **kwargs)`` in a thread, so that Ctrl-C stops HiGHS cleanly.
 
@@ -70,6 +71,8 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
             highspy.Highs.resetThreadScheduler(False)
             done.set()
 
+    # a starting plan goes to a model already loaded (a persistent solver's)
+    feeder = _feed_highs(opt, model, start) if start else []
     # an Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead
     done = threading.Event()
     thread = threading.Thread(target=target, name="netopt-highs", daemon=True)
@@ -92,7 +95,7 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
                 interrupted = True
                 stopper = _stop_highs(opt)
     finally:
-        for callback, function in stopper + watcher:
+        for callback, function in stopper + watcher + feeder:
             callback.unsubscribe(function)
     if "error" in outcome:
         raise outcome["error"]
@@ -119,6 +122,35 @@ def _stop_highs(opt: Any) -> list:
             callback.subscribe(stop)
             subscribed.append((callback, stop))
     return subscribed
+
+
+def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
+    """Offer HiGHS a starting plan (values by ``id`` of pyomo variable) when it asks.
+
+    Only for a persistent solver that holds ``model`` already: its map from pyomo
+    variables to HiGHS columns (a private attribute of pyomo's interface) places the
+    values. HiGHS checks the plan and keeps it as its incumbent if it is feasible.
+    """
+    highs = getattr(opt, "_solver_model", None)
+    columns = getattr(opt, "_pyomo_var_to_solver_var_map", None)
+    if (highs is None or not columns or getattr(opt, "_model", None) is not model
+            or not hasattr(highs, "cbMipUserSolution")):
+        return []
+    import numpy as np
+
+    values = np.zeros(highs.getNumCol())
+    for var_id, column in columns.items():
+        values[column] = start.get(var_id, 0.0) or 0.0
+    given: list[bool] = []
+
+    def offer(event: Any) -> None:
+        if not given:
+            given.append(True)
+            event.data_in.user_has_solution = True
+            event.data_in.setSolution(values)
+
+    highs.cbMipUserSolution.subscribe(offer)
+    return [(highs.cbMipUserSolution, offer)]
 
 
 def _watch_highs(opt: Any, progress: Callable[[dict[str, float]], None]) -> list:
@@ -186,12 +218,14 @@ def run_solver(
     options: dict[str, Any] | None = None,
     persistent: Any = None,
     progress: Callable[[dict[str, float]], None] | None = None,
+    start: dict[int, float] | None = None,
 ) -> dict[str, Any]:
     """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
 
     ``persistent`` is a pyomo HiGHS solver that has solved this model before and was told
     of every change since (``update_variables``/``update_parameters``): it is reused
-    without rescanning the model.
+    without rescanning the model. ``start`` (values by ``id`` of variable) is offered to
+    HiGHS as a starting plan when ``persistent`` already holds the model.
     """
     model = nm.model
     if solver == "highs":
@@ -227,7 +261,7 @@ def run_solver(
                 "update_named_expressions": False,
                 "update_objective": False,
             }
-        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress)
+        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress, start)
         nm.interrupted = nm.interrupted or interrupted
         tc = results.termination_condition
         has_solution = results.solution_status in (SolutionStatus.optimal,
@@ -325,7 +359,7 @@ def solve(
     timings["build_s"] = time.perf_counter() - start
     start = time.perf_counter()
     rounded, persistent = None, None
-    if heuristic and solver == "highs" and _has_free_binaries(nm):
+    if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from netopt.model.heuristic import lp_rounding
 
         # at most this share of the time limit, so that the search always gets the rest
@@ -350,7 +384,8 @@ def solve(
         else:
             persistent = None
         result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                            solver=solver, log=log, progress=progress, persistent=persistent)
+                            solver=solver, log=log, progress=progress, persistent=persistent,
+                            start=rounded["values"] if rounded is not None else None)
     timings["solve_s"] = time.perf_counter() - start
     if nm.interrupted and result["status"] == NO_SOLUTION:
         result["status"] = INTERRUPTED if rounded is not None else NO_SOLUTION

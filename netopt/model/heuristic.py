@@ -7,9 +7,9 @@ Rounding up keeps the relaxation's flows feasible: a collection point, recycler 
 outlet the relaxation opens at all is opened (open-stays-open holds, since the relaxed
 values never decrease); a dismantling site gets the smallest level that carries its
 relaxed inflow, never shrinking. The flows are then re-optimised with the openings fixed.
-Its plan stands in if the search finds nothing better before its time limit. It is not
-(yet) handed to HiGHS as a starting solution or cutoff: pyomo's HiGHS interface has no
-warm start, and highspy's user-solution callback is the way to add one.
+:func:`netopt.model.solve.solve` offers the plan to HiGHS as the search's first
+incumbent (highspy's user-solution callback), and reports it if the search finds nothing
+better before its time limit.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import netopt
+from netopt.datasets import data_path
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -32,3 +35,15 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.fixture(scope="module")
+def plan():
+    """The solved plan of data/tiny/basic (GIS and map tests)."""
+    return netopt.solve(netopt.load_case(data_path("tiny/basic")))
+
+
+@pytest.fixture(scope="module")
+def growth():
+    """The solved plan of data/tiny/growth: a site that grows (GIS and map tests)."""
+    return netopt.solve(netopt.load_case(data_path("tiny/growth")))

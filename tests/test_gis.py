@@ -34,15 +34,6 @@ OPENED = {"collection_points": 1, "dismantling_sites": 1, "recyclers": 1, "reuse
 FLOWS = {("s1", "c1"): 100.0, ("s2", "c1"): 50.0, ("c1", "d1"): 150.0, ("d1", "r1"): 150.0}
 
 
-@pytest.fixture(scope="module")
-def plan():
-    return netopt.solve(netopt.load_case(data_path("tiny/basic")))
-
-
-@pytest.fixture(scope="module")
-def growth():
-    return netopt.solve(netopt.load_case(data_path("tiny/growth")))
-
 
 @pytest.fixture(scope="module")
 def gpkg(plan, tmp_path_factory):

@@ -25,15 +25,6 @@ from tests.conftest import run_cli
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 
-@pytest.fixture(scope="module")
-def plan():
-    return netopt.solve(netopt.load_case(data_path("tiny/basic")))
-
-
-@pytest.fixture(scope="module")
-def growth():
-    return netopt.solve(netopt.load_case(data_path("tiny/growth")))
-
 
 def chromium() -> str:
     """Debian's chromium; a missing browser fails the test (CI installs it), never skips."""

@@ -47,7 +47,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
 
     Leaves the model as it found it (domains and fixings restored).
     """
-    from netopt.model.solve import run_solver
+    from netopt.model.solve import holds_model, run_solver
 
     if nm.data.parameters["single_sourcing"]:
         return None  # binary shipments: rounding a split source is not a plan
@@ -62,7 +62,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     binaries = _binaries(m)
 
     def solve(**options) -> dict:
-        if persistent is not None and getattr(persistent, "_model", None) is nm.model:
+        if holds_model(persistent, nm.model):
             persistent.update_variables(binaries)  # domains and fixings changed
         return run_solver(nm, threads=threads, persistent=persistent, **options)
 

@@ -124,6 +124,11 @@ def _stop_highs(opt: Any) -> list:
     return subscribed
 
 
+def holds_model(opt: Any, model: Any) -> bool:
+    """Whether the persistent pyomo solver ``opt`` has ``model`` loaded already."""
+    return opt is not None and getattr(opt, "_model", None) is model
+
+
 def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
     """Offer HiGHS a starting plan (values by ``id`` of pyomo variable) when it asks.
 
@@ -133,7 +138,7 @@ def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
     """
     highs = getattr(opt, "_solver_model", None)
     columns = getattr(opt, "_pyomo_var_to_solver_var_map", None)
-    if (highs is None or not columns or getattr(opt, "_model", None) is not model
+    if (highs is None or not columns or not holds_model(opt, model)
             or not hasattr(highs, "cbMipUserSolution")):
         return []
     import numpy as np
@@ -377,7 +382,7 @@ def solve(
         result = {"status": NO_SOLUTION, "termination": "interrupted",
                   "objective": float("nan"), "bound": float("nan"), "gap": float("inf")}
     else:
-        if persistent is not None and getattr(persistent, "_model", None) is nm.model:
+        if holds_model(persistent, nm.model):
             from netopt.model.heuristic import _binaries
 
             persistent.update_variables(_binaries(nm.model))  # back to the MIP's domains

@@ -373,7 +373,8 @@ def solve(
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        rounded = lp_rounding(nm, time_limit=budget, threads=threads, persistent=persistent)
+        rounded = lp_rounding(nm, time_limit=budget, threads=threads, persistent=persistent,
+                              mip_gap=mip_gap)
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])

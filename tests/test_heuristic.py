@@ -1,0 +1,84 @@
+"""The starting-plan heuristic: level rounding by hand, and the threshold search."""
+
+from __future__ import annotations
+
+import pytest
+
+import netopt
+from netopt.datasets import data_path
+from netopt.model.build import build_model
+from netopt.model.heuristic import load_values, lp_rounding, round_levels
+from netopt.model.network import prepare
+from tests.invariants import check_plan
+
+
+def growth_model(**parameters):
+    """tiny/growth: one site with levels small (200 t/yr) and large (400 t/yr)."""
+    case = netopt.load_case(data_path("tiny/growth"))
+    if parameters:
+        case = case.replace(parameters=parameters)
+    return case, build_model(prepare(case))
+
+
+def picked(nm, chosen) -> dict[int, str | None]:
+    """Level chosen in each year ("" where the site is closed)."""
+    out = {}
+    for t in nm.data.years:
+        on = [lv for (k, lv, year), v in nm.model.site_level.items()
+              if year == t and chosen[id(v)] == 1.0]
+        assert len(on) <= 1  # at most one level a year
+        out[t] = on[0] if on else ""
+    return out
+
+
+@pytest.mark.parametrize("threshold,expected", [
+    # relaxed capacity 100 t in 2026 (half the small level), 300 t in 2027 (half-way up)
+    (0.0, {2026: "small", 2027: "large"}),   # round up
+    (0.4, {2026: "small", 2027: "large"}),   # 100 > 0 + 0.4 x 200; 300 > 200 + 0.4 x 200
+    (0.5, {2026: "", 2027: "small"}),        # 100 <= 0 + 0.5 x 200; 300 <= 200 + 0.5 x 200
+    (1.0, {2026: "", 2027: "small"}),        # round down
+])
+def test_round_levels_by_hand(threshold, expected):
+    _case, nm = growth_model()
+    capacity = {("d1", 2026): 100.0, ("d1", 2027): 300.0}
+    assert picked(nm, round_levels(nm, capacity, threshold)) == expected
+    assert picked(nm, round_levels(nm, capacity, {"d1": threshold})) == expected
+
+
+def test_round_levels_never_shrinks():
+    """A relaxed capacity that falls keeps the level of the year before."""
+    _case, nm = growth_model()
+    capacity = {("d1", 2026): 390.0, ("d1", 2027): 10.0}
+    assert picked(nm, round_levels(nm, capacity, 0.5)) == {2026: "large", 2027: "large"}
+
+
+def test_threshold_search_finds_the_hand_solved_optimum():
+    """Rounding to the nearest level closes the site in 2026 (outsourcing 100 t at 400 CNY/t);
+    the search steps down to a threshold that opens it, the optimum of the README (14,000)."""
+    case, nm = growth_model()
+    rounded = lp_rounding(nm, mip_gap=0.0)
+    assert rounded["objective"] == pytest.approx(14000.0)
+    assert rounded["thresholds"]["d1"] < 0.5
+    assert rounded["improvements"][0][1] > rounded["improvements"][-1][1]  # it did improve
+    assert rounded["bound"] <= 14000.0 + 1e-6
+    load_values(nm, rounded["values"])
+    from netopt.model.extract import extract_plan
+
+    plan = extract_plan(nm, status="time_limit", termination="heuristic",
+                        bound=rounded["bound"], gap=0.0)
+    check_plan(case, plan)
+
+
+def test_threshold_search_skips_infeasible_roundings():
+    """Without outsourcing, closing the site in 2026 leaves 100 t with nowhere to go: that
+    rounding is infeasible, and the search still ends at the optimum."""
+    _case, nm = growth_model(allow_outsourcing=False)
+    rounded = lp_rounding(nm, mip_gap=0.0)
+    assert rounded["objective"] == pytest.approx(14000.0)
+
+
+def test_search_stops_at_the_gap():
+    """With a gap as wide as the relaxation's, the first plan is good enough: one solve."""
+    _case, nm = growth_model()
+    rounded = lp_rounding(nm, mip_gap=1e9)
+    assert rounded["plans"] == 1

@@ -7,6 +7,7 @@ exit code 2 and no traceback.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -156,7 +157,7 @@ class SolveProgress:
         self.stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
         self.console = Console(file=self.stream, width=console.width)
         self.status = None
-        self.last = -every_s
+        self.last = -float("inf")
 
     def __enter__(self) -> SolveProgress:
         if self.console.is_terminal:
@@ -170,16 +171,17 @@ class SolveProgress:
     def __call__(self, state: dict[str, float]) -> None:
         _set_money_unit(state["objective"])
         best = state["objective"]
-        text = (f"searching {state['time_s']:,.0f} s: best plan "
+        phase = state.get("phase", "searching")
+        text = (f"{phase} {state['time_s']:,.0f} s: best plan "
                 f"{_money(best) if abs(best) < float('inf') else '-'}, bound "
                 f"{_money(state['bound']) if abs(state['bound']) < float('inf') else '-'} "
                 f"{_MONEY_SCALE['unit']}, gap "
                 f"{state['gap']:.2%}" if abs(best) < float("inf") else
-                f"searching {state['time_s']:,.0f} s: no plan yet")
+                f"{phase} {state['time_s']:,.0f} s: no plan yet")
         if self.status is not None:
             self.status.update(text)
-        elif state["time_s"] - self.last >= self.every_s:
-            self.last = state["time_s"]
+        elif time.monotonic() - self.last >= self.every_s:  # (time_s restarts per phase)
+            self.last = time.monotonic()
             self.console.print(text, markup=False, highlight=False)
 
     def __exit__(self, *exc) -> None:

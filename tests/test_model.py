@@ -303,3 +303,9 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     assert "heuristic_s" in plan.timings
     assert plan.status == "optimal"
     assert plan.objective == pytest.approx(optimum)
+    # the starting plan reports its progress too: each plan no cheaper than the optimum,
+    # the relaxation's bound no dearer
+    starting = [state for state in seen if state.get("phase") == "starting plan"]
+    plans = [state["objective"] for state in starting if state["objective"] < float("inf")]
+    assert plans and min(plans) >= optimum - 1e-6
+    assert all(state["bound"] <= optimum + 1e-6 for state in starting)

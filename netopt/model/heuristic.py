@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyomo.environ as pyo
@@ -100,7 +100,8 @@ def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
 
 def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 threads: int | None = None, persistent: Any = None,
-                mip_gap: float = 1e-4) -> dict | None:
+                mip_gap: float = 1e-4,
+                progress: Callable[[dict[str, float]], None] | None = None) -> dict | None:
     """Objective (CNY) and variable values of the best rounded plan, or None if none.
 
     ``time_limit`` (seconds) bounds the whole heuristic: the relaxation and at least one
@@ -111,6 +112,9 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     ``persistent`` is a pyomo HiGHS solver not yet used on this model: the model is then
     loaded into HiGHS once, and each later solve changes only domains and fixings (loading
     a large model takes about as long as building it).
+
+    ``progress``, if given, is called after the relaxation and after each plan solved,
+    with the keys of :func:`netopt.solve`'s progress and ``phase`` = "starting plan".
 
     Also returns ``thresholds`` (the best plan's, by site), ``plans`` (level plans solved)
     and ``improvements`` (seconds since the start and objective of each better plan).
@@ -157,6 +161,15 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     improvements: list[tuple[float, float]] = []  # (seconds, objective CNY)
     last_seconds = 0.0
 
+    def report(improved: bool) -> None:
+        if progress is not None:
+            progress({"time_s": time.perf_counter() - start, "objective": best["objective"],
+                      "bound": relaxed["bound"], "nodes": 0.0, "improved": float(improved),
+                      "gap": _relative_gap(best["objective"], relaxed["bound"]),
+                      "phase": "starting plan"})
+
+    report(False)
+
     def evaluate(thresholds: dict[str, float]) -> float:
         """Objective of the plan rounded with these thresholds (solved once per plan)."""
         nonlocal last_seconds
@@ -183,6 +196,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 v.unfix()
         last_seconds = time.perf_counter() - clock
         solved[key] = objective
+        report(bool(improvements) and improvements[-1][1] == objective)
         return objective
 
     def affordable() -> bool:

@@ -347,7 +347,9 @@ def solve(
     ``progress``, if given, is called during the MIP search (from the solver's thread) at
     each better plan and about once a second, with a dict: ``time_s``, ``objective`` and
     ``bound`` (CNY; inf until known), ``gap``, ``nodes`` and ``improved`` (1.0 at a better
-    plan).
+    plan). While the starting plan of a large model is built, the calls carry ``phase`` =
+    "starting plan" (the objective is that of the best rounded plan so far, the bound the
+    relaxation's).
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -374,7 +376,7 @@ def solve(
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
         rounded = lp_rounding(nm, time_limit=budget, threads=threads, persistent=persistent,
-                              mip_gap=mip_gap)
+                              mip_gap=mip_gap, progress=progress)
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])

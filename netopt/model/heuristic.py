@@ -42,6 +42,11 @@ THRESHOLD_START = 0.5
 THRESHOLD_STEP = 0.1
 SITE_STEPS = (-0.2, -0.1, 0.1, 0.2)
 
+#: Relaxations of models with more rows than this are solved by interior point (then
+#: crossover) rather than HiGHS's choice, simplex: 144 s against 259 s at 3,000 dealers
+#: (189,000 rows), but 17 s against 9 s on the default case (46,000 rows).
+RELAXATION_IPM_ROWS = 100_000
+
 
 def _binaries(model: pyo.ConcreteModel) -> list:
     return [v for var in model.component_objects(pyo.Var) for v in var.values()
@@ -139,10 +144,12 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             persistent.update_variables(binaries)  # domains and fixings changed
         return run_solver(nm, threads=threads, persistent=persistent, **options)
 
+    rows = sum(len(c) for c in m.component_objects(pyo.Constraint, active=True))
+    method = {"solver": "ipm"} if rows > RELAXATION_IPM_ROWS else {}
     for v in binaries:
         v.domain = pyo.UnitInterval
     try:
-        relaxed = solve(time_limit=time_limit)
+        relaxed = solve(time_limit=time_limit, options=method)
     finally:
         for v in binaries:
             v.domain = pyo.Binary

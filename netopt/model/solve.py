@@ -240,7 +240,8 @@ def run_solver(
         opt = persistent if persistent is not None else SolverFactory("highs")
         if not opt.available():
             raise SolverError("HiGHS is not available: pip install highspy")
-        solver_options = {"mip_rel_gap": mip_gap, "mip_abs_gap": 1e-6}
+        # every option is set on each solve: a persistent HiGHS keeps what it was told
+        solver_options = {"mip_rel_gap": mip_gap, "mip_abs_gap": 1e-6, "solver": "choose"}
         if options:
             solver_options.update(options)
         kwargs: dict[str, Any] = {

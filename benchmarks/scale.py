@@ -196,6 +196,13 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
     return format(value, spec)
 
 
+def _millions(value: float | None) -> str:
+    """CNY as millions, "-" where there is no plan (older JSON files have no objective)."""
+    if value is None or value != value or abs(value) == float("inf"):
+        return "-"
+    return f"{value / 1e6:,.1f}"
+
+
 def summarise(runs: list[dict]) -> dict:
     """Medians of the timings and memory over repeats; status, gap and size of the last."""
     ok = [r for r in runs if "failed" not in r]
@@ -229,12 +236,12 @@ def print_tables(rows: list[dict]) -> None:
               f"{max(r['rss_end_mib'], r['watched_peak_mib']):,.0f} |")
     print()
     print("| dealers | prepare + build s | LP-rounding s | solve s | extract s | "
-          "netopt total s | overhead | status | gap | raw read s | raw solve s | "
-          "raw status | raw gap | total / raw |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "netopt total s | overhead | status | objective M CNY | gap | raw read s | "
+          "raw solve s | raw status | raw objective M CNY | raw gap | total / raw |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "failed" in r:
-            print(f"| {r['dealers']:,} | {r['failed']} | | | | | | | | | | | | |")
+            print(f"| {r['dealers']:,} | {r['failed']} | | | | | | | | | | | | | | |")
             continue
         build = r["prepare_s"] + r["build_s"]
         total = r["netopt_total_s"]
@@ -244,8 +251,10 @@ def print_tables(rows: list[dict]) -> None:
         extract = "-" if r["status"] in ("no_solution", "infeasible") else _fmt(r["extract_s"])
         print(f"| {r['dealers']:,} | {build:.1f} | {heuristic} | {r['solve_s']:.1f} | "
               f"{extract} | {total:.1f} | {overhead:.0%} | {r['status']} | "
-              f"{r['gap']:.3g} | {r['raw_read_s']:.1f} | {r['raw_solve_s']:.1f} | "
-              f"{r['raw_status']} | {r['raw_gap']:.3g} | {total / raw_total:.2f} |")
+              f"{_millions(r.get('objective'))} | {r['gap']:.3g} | {r['raw_read_s']:.1f} | "
+              f"{r['raw_solve_s']:.1f} | {r['raw_status']} | "
+              f"{_millions(r.get('raw_objective'))} | {r['raw_gap']:.3g} | "
+              f"{total / raw_total:.2f} |")
 
 
 def plot(rows: list[dict], path: Path) -> None:

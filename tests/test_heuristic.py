@@ -82,3 +82,22 @@ def test_search_stops_at_the_gap():
     _case, nm = growth_model()
     rounded = lp_rounding(nm, mip_gap=1e9)
     assert rounded["plans"] == 1
+
+
+def test_persistent_solver_forgets_an_earlier_time_limit():
+    """A persistent HiGHS keeps every option it was given: a solve without a time limit
+    after one with a limit of 0 s must still run to optimality (and the LP method chosen
+    for a relaxation must not carry over either)."""
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.solve import run_solver
+
+    _case, nm = growth_model()
+    persistent = SolverFactory("highs")
+    stopped = run_solver(nm, persistent=persistent, time_limit=0.0, options={"solver": "ipm"})
+    assert stopped["status"] != "optimal"
+    result = run_solver(nm, persistent=persistent, mip_gap=0.0)
+    assert result["status"] == "optimal"
+    assert result["objective"] == pytest.approx(14000.0)
+    method = persistent._solver_model.getOptionValue("solver")
+    assert (method[-1] if isinstance(method, tuple) else method) == "choose"

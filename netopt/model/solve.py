@@ -252,6 +252,8 @@ def run_solver(
         }
         if time_limit is not None:
             kwargs["time_limit"] = float(time_limit)
+        else:  # (solver options are set after pyomo's own, so this only clears an old one)
+            solver_options.setdefault("time_limit", float("inf"))
         if threads is not None:
             kwargs["threads"] = int(threads)
         _use_threads(None if threads is None else int(threads))

@@ -56,12 +56,16 @@ def raw_highspy(case, *, mip_gap: float, time_limit: float, threads: int | None)
 
 
 def run_highs(h: highspy.Highs, *, mip_gap: float, time_limit: float,
-              threads: int | None) -> dict:
-    """Solve the model loaded in ``h``: seconds, objective, bound, gap and status."""
+              threads: int | None, options: dict | None = None) -> dict:
+    """Solve the model loaded in ``h``: seconds, objective, bound, gap and status.
+
+    ``options``: more HiGHS options by name (e.g. ``random_seed``)."""
     h.setOptionValue("mip_rel_gap", mip_gap)
     h.setOptionValue("time_limit", float(time_limit))
     if threads:
         h.setOptionValue("threads", threads)
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     start = time.perf_counter()
     h.run()
     solve = time.perf_counter() - start

@@ -2,6 +2,7 @@
 
     python benchmarks/orlib_strong.py --time-limit 120 --threads 2
     python benchmarks/orlib_strong.py --only capa --capacities 8000 14000 --time-limit 300
+    python benchmarks/orlib_strong.py --only capa --capacities 14000 --seeds 1 2
     python benchmarks/orlib_strong.py --cap-dir FOLDER --optima optima.csv more-optima.csv
 
 For each instance (Beasley's capacitated warehouse location files, 100 warehouses x
@@ -131,7 +132,7 @@ def strong_lp(caps: np.ndarray, fixed: np.ndarray, demand: np.ndarray,
 
 
 def raw_strong(path: Path, capacity: float, *, mip_gap: float, time_limit: float,
-               threads: int | None) -> dict:
+               threads: int | None, options: dict | None = None) -> dict:
     """Parse, build and solve the strong formulation with highspy alone."""
     start = time.perf_counter()
     lp = strong_lp(*parse(path, capacity))
@@ -140,7 +141,7 @@ def raw_strong(path: Path, capacity: float, *, mip_gap: float, time_limit: float
     h.passModel(lp)
     build = time.perf_counter() - start
     return {"build_s": build, **run_highs(h, mip_gap=mip_gap, time_limit=time_limit,
-                                          threads=threads),
+                                          threads=threads, options=options),
             "rows": h.getNumRow(), "cols": h.getNumCol(), "nnz": h.getNumNz()}
 
 
@@ -161,6 +162,9 @@ def main() -> None:
     parser.add_argument("--cap-dir", type=Path, default=REFERENCE / "cap",
                         help="folder of capa.txt, capb.txt, capc.txt")
     parser.add_argument("--optima", type=Path, nargs="+", default=[REFERENCE / "optima.csv"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[None],
+                        help="HiGHS random_seed values, each run on both sides "
+                        "(default: HiGHS's own)")
     args = parser.parse_args()
     optima = read_optima(args.optima)
     instances = [args.only] if args.only else list(CAPACITIES)
@@ -172,8 +176,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for instance in instances:
         path = args.cap_dir / f"{instance}.txt"
-        for capacity in args.capacities or CAPACITIES[instance]:
-            name = f"{instance}-{capacity:g}"
+        for capacity, seed in ((c, seed) for c in args.capacities or CAPACITIES[instance]
+                               for seed in args.seeds):
+            name = f"{instance}-{capacity:g}" + (f" seed {seed}" if seed is not None else "")
+            options = {"random_seed": seed} if seed is not None else None
             if not path.exists():
                 print(f"| {name} | {path} not found | | | | | | | | | | | |", flush=True)
                 continue
@@ -181,10 +187,10 @@ def main() -> None:
             start = time.perf_counter()
             case = read_capacitated(path, capacity)
             plan = netopt.solve(case, time_limit=args.time_limit, threads=args.threads,
-                                mip_gap=args.mip_gap)
+                                mip_gap=args.mip_gap, solver_options=options)
             ours = time.perf_counter() - start
             raw = raw_strong(path, capacity, mip_gap=args.mip_gap,
-                             time_limit=args.time_limit, threads=args.threads)
+                             time_limit=args.time_limit, threads=args.threads, options=options)
             raw_total = raw["build_s"] + raw["solve_s"]
             published = f"{optimum:,.3f}" if optimum is not None else "-"
             print(f"| {name} | {ours:.1f} | {plan.status} | {plan.gap:.2e} | "

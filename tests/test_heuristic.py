@@ -101,3 +101,12 @@ def test_persistent_solver_forgets_an_earlier_time_limit():
     assert result["objective"] == pytest.approx(14000.0)
     method = persistent._solver_model.getOptionValue("solver")
     assert (method[-1] if isinstance(method, tuple) else method) == "choose"
+
+
+def test_solver_options_reach_highs():
+    """``solve(solver_options=...)`` goes to HiGHS: an objective bound below the optimum
+    (8,000 CNY) leaves no plan to find, where HiGHS's default finds the optimum."""
+    case = netopt.load_case(data_path("tiny/basic"))
+    assert netopt.solve(case, solver_options={"random_seed": 2}).objective == \
+        pytest.approx(8000.0)
+    assert not netopt.solve(case, solver_options={"objective_bound": 1.0}).has_solution

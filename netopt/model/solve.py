@@ -339,6 +339,7 @@ def solve(
     explain: bool = True,
     heuristic: bool = True,
     progress: Callable[[dict[str, float]], None] | None = None,
+    solver_options: dict[str, Any] | None = None,
 ) -> Plan:
     """Design the network of ``case`` at minimum discounted cost (CNY).
 
@@ -353,6 +354,9 @@ def solve(
     plan). While the starting plan of a large model is built, the calls carry ``phase`` =
     "starting plan" (the objective is that of the best rounded plan so far, the bound the
     relaxation's).
+
+    ``solver_options`` are more HiGHS options by name for the MIP search, e.g.
+    ``{"random_seed": 2}`` (HiGHS only; they override netopt's own).
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -396,6 +400,7 @@ def solve(
             persistent = None
         result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                             solver=solver, log=log, progress=progress, persistent=persistent,
+                            options=solver_options,
                             start=rounded["values"] if rounded is not None else None)
     timings["solve_s"] = time.perf_counter() - start
     if nm.interrupted and result["status"] == NO_SOLUTION:

@@ -189,11 +189,13 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         for v in fixed:
             v.fix(chosen[id(v)])
         clock = time.perf_counter()
+        better = False
         try:
             result = solve(time_limit=left())
             found = result["status"] in ("optimal", "time_limit")
             objective = result["objective"] if found else float("inf")
-            if objective < best["objective"]:
+            better = objective < best["objective"]
+            if better:
                 best.update(objective=objective, thresholds=dict(thresholds),
                             values={id(v): v.value for var in m.component_objects(pyo.Var)
                                     for v in var.values()})
@@ -203,7 +205,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 v.unfix()
         last_seconds = time.perf_counter() - clock
         solved[key] = objective
-        report(bool(improvements) and improvements[-1][1] == objective)
+        report(better)
         return objective
 
     def affordable() -> bool:

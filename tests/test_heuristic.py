@@ -84,6 +84,24 @@ def test_search_stops_at_the_gap():
     assert rounded["plans"] == 1
 
 
+def test_first_plan_is_finished_past_the_search_budget():
+    """With the search's budget already spent (0 s) but time left for a first plan, the
+    relaxation and the nearest rounding are still solved, and nothing more: one plan, the
+    one that closes the site in 2026 (dearer than the 14,000 CNY optimum)."""
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    _case, nm = growth_model()
+    rounded = lp_rounding(nm, time_limit=0.0, first_plan_time_limit=60.0, mip_gap=0.0,
+                          persistent=SolverFactory("highs"))
+    assert rounded is not None
+    assert rounded["plans"] == 1
+    assert rounded["thresholds"] == {"d1": 0.5}
+    assert rounded["objective"] > 14000.0 + 1.0
+    load_values(nm, rounded["values"])
+    assert picked(nm, {id(v): round(v.value) for v in nm.model.site_level.values()}) == \
+        {2026: "", 2027: "small"}
+
+
 def test_persistent_solver_forgets_an_earlier_time_limit():
     """A persistent HiGHS keeps every option it was given: a solve without a time limit
     after one with a limit of 0 s must still run to optimality (and the LP method chosen
@@ -110,3 +128,32 @@ def test_solver_options_reach_highs():
     assert netopt.solve(case, solver_options={"random_seed": 2}).objective == \
         pytest.approx(8000.0)
     assert not netopt.solve(case, solver_options={"objective_bound": 1.0}).has_solution
+
+
+@pytest.mark.parametrize("search,expected", [
+    # the search improved on the start but stopped before its root relaxation was done:
+    # its own bound (-300) is weaker than the relaxation's (-150)
+    ({"status": "time_limit", "objective": -110.0, "bound": -300.0},
+     {"status": "time_limit", "objective": -110.0, "bound": -150.0, "take": False}),
+    # the search found nothing better: the rounded plan, and the better bound
+    ({"status": "time_limit", "objective": -90.0, "bound": -140.0},
+     {"status": "time_limit", "objective": -100.0, "bound": -140.0, "take": True}),
+    ({"status": "no_solution", "objective": float("nan"), "bound": float("-inf")},
+     {"status": "time_limit", "objective": -100.0, "bound": -150.0, "take": True}),
+    ({"status": "interrupted", "objective": -90.0, "bound": float("nan")},
+     {"status": "interrupted", "objective": -100.0, "bound": -150.0, "take": True}),
+    # a proof stands as it is
+    ({"status": "optimal", "objective": -120.0, "bound": -120.0},
+     {"status": "optimal", "objective": -120.0, "bound": -120.0, "take": False}),
+])
+def test_search_result_completed_by_the_starting_plan(search, expected):
+    """Worked by hand: rounded plan -100 CNY, relaxation bound -150 CNY."""
+    from netopt.model.solve import _with_starting_plan
+
+    rounded = {"objective": -100.0, "bound": -150.0, "values": {}}
+    result, take = _with_starting_plan({**search, "termination": "x", "gap": 0.0}, rounded)
+    assert take == expected["take"]
+    for key in ("status", "objective", "bound"):
+        assert result[key] == pytest.approx(expected[key])
+    assert result["gap"] == pytest.approx(abs(expected["objective"] - expected["bound"])
+                                          / abs(expected["objective"]))

@@ -40,8 +40,12 @@ def _use_threads(threads: int | None) -> None:
 
 #: Models with fewer free binaries than this are left to the MIP search alone.
 HEURISTIC_MIN_BINARIES = 500
-#: Share of a time limit the starting-plan heuristic may use (the search gets the rest).
+#: Share of a time limit the starting-plan heuristic's search may use (the MIP search
+#: gets the rest) ...
 HEURISTIC_TIME_SHARE = 0.5
+#: ... and the share by which its relaxation and first rounded plan must be done, even
+#: past the first share: at 3,000 dealers the relaxation alone takes about half of 300 s.
+FIRST_PLAN_TIME_SHARE = 0.85
 
 
 def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
@@ -212,6 +216,29 @@ def _relative_gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
 
 
+def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
+                        ) -> tuple[dict[str, Any], bool]:
+    """The search's ``result`` completed by the starting plan ``rounded``; and whether
+    the rounded plan is the one to report (the search stopped with nothing better).
+
+    The bound is the higher of the search's and the relaxation's: a search stopped early
+    at scale may not have finished its own root relaxation, and its bound is then far
+    weaker than the one the starting plan already proved.
+    """
+    result = dict(result)
+    stopped = result["status"] in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED)
+    take_rounded = stopped and (not math.isfinite(result["objective"])
+                                or rounded["objective"] < result["objective"])
+    if take_rounded:
+        result.update(objective=rounded["objective"],
+                      status=INTERRUPTED if result["status"] == INTERRUPTED else TIME_LIMIT)
+    if stopped and math.isfinite(rounded["bound"]) and (
+            not math.isfinite(result["bound"]) or rounded["bound"] > result["bound"]):
+        result["bound"] = rounded["bound"]
+    result["gap"] = _relative_gap(result["objective"], result["bound"])
+    return result, take_rounded
+
+
 def run_solver(
     nm: NetworkModel,
     *,
@@ -376,13 +403,15 @@ def solve(
     if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from netopt.model.heuristic import lp_rounding
 
-        # at most this share of the time limit, so that the search always gets the rest
+        # at most these shares of the time limit, so that the search always gets the rest
         budget = None if time_limit is None else HEURISTIC_TIME_SHARE * time_limit
+        first_budget = None if time_limit is None else FIRST_PLAN_TIME_SHARE * time_limit
         from pyomo.contrib.solver.common.factory import SolverFactory
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        rounded = lp_rounding(nm, time_limit=budget, threads=threads, persistent=persistent,
+        rounded = lp_rounding(nm, time_limit=budget, first_plan_time_limit=first_budget,
+                              threads=threads, persistent=persistent,
                               mip_gap=mip_gap, progress=progress)
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
@@ -405,20 +434,12 @@ def solve(
     timings["solve_s"] = time.perf_counter() - start
     if nm.interrupted and result["status"] == NO_SOLUTION:
         result["status"] = INTERRUPTED if rounded is not None else NO_SOLUTION
-    if rounded is not None and result["status"] in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED) and (
-        not math.isfinite(result["objective"]) or rounded["objective"] < result["objective"]
-    ):
-        # the search stopped with nothing better than the rounded plan: report that plan
-        from netopt.model.heuristic import load_values
+    if rounded is not None:
+        result, take_rounded = _with_starting_plan(result, rounded)
+        if take_rounded:  # the search stopped with nothing better: report the rounded plan
+            from netopt.model.heuristic import load_values
 
-        load_values(nm, rounded["values"])
-        bound = result["bound"]
-        if not math.isfinite(bound) or (math.isfinite(rounded["bound"])
-                                        and rounded["bound"] > bound):
-            bound = rounded["bound"]
-        result.update(objective=rounded["objective"], bound=bound,
-                      gap=_relative_gap(rounded["objective"], bound),
-                      status=TIME_LIMIT if result["status"] != INTERRUPTED else INTERRUPTED)
+            load_values(nm, rounded["values"])
     if result["status"] == INFEASIBLE:
         from netopt.model.explain import explain_infeasibility
 

@@ -316,3 +316,44 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     plans = [state["objective"] for state in starting if state["objective"] < float("inf")]
     assert plans and min(plans) >= optimum - 1e-6
     assert all(state["bound"] <= optimum + 1e-6 for state in starting)
+
+
+def test_capacity_cover_by_hand():
+    """tiny/basic without outsourcing: 100 + 50 t in 2026 must enter collection points
+    c1 and c2 (200 t/yr each), so the cover row reads 200 c1 + 200 c2 >= 150; with s2 out
+    of the coalition, >= 100. With outsourcing allowed there is no such row."""
+    import pyomo.environ as pyo
+    from pyomo.repn import generate_standard_repn
+
+    from netopt.model.build import build_model
+    from netopt.model.network import prepare
+
+    case = netopt.load_case(data_path("tiny/basic"))
+    nm = build_model(prepare(case.replace(parameters={"allow_outsourcing": False})))
+    m = nm.model
+    assert list(m.collection_cover) == [2026]
+    row = m.collection_cover[2026]
+    repn = generate_standard_repn(row.body)
+    coefficients = {v.name: c for v, c in zip(repn.linear_vars, repn.linear_coefs)}
+    assert coefficients == {"open_collection_point[c1,2026]": 200.0,
+                            "open_collection_point[c2,2026]": 200.0}
+    assert pyo.value(row.lower) == pytest.approx(150.0)
+    # a coalition solve switches sources off on a persistent HiGHS: the row follows
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.solve import run_solver
+
+    persistent = SolverFactory("highs")
+    assert run_solver(nm, persistent=persistent)["objective"] == pytest.approx(8000.0)
+    m.source_active["s2", 2026] = 0.0
+    assert pyo.value(row.lower) == pytest.approx(100.0)
+    persistent.update_parameters()
+    highs_lower = persistent._solver_model.getLp().row_lower_
+    assert 100.0 in highs_lower and 150.0 not in highs_lower
+    alone = build_model(prepare(case.replace(parameters={"allow_outsourcing": False})))
+    alone.model.source_active["s2", 2026] = 0.0
+    assert run_solver(nm, persistent=persistent)["objective"] == pytest.approx(
+        run_solver(alone)["objective"])
+    assert not hasattr(build_model(prepare(case)).model, "collection_cover")
+    assert not hasattr(build_model(prepare(case.replace(
+        parameters={"allow_outsourcing": False})), elastic=True).model, "collection_cover")

@@ -23,6 +23,9 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
     site_capacity[k,t]        sum_p inflow[k,p,t] <= sum_l cap_kl site_level[k,l,t]
     site_one_level[k,t]       sum_l site_level[k,l,t] <= 1
     site_no_shrink[k,t]       capacity in t >= capacity in t-1
+    collection_cover[t]       sum_j cap_j open[j,t] (+ capacity of sites sources ship to
+                              direct) >= sum_i S[i,t]; only without outsourcing (implied
+                              by the rows above, but it lets HiGHS derive cover cuts)
     recycler_capacity[r,t], reuse_capacity[u,t], recycler_min_contract[r,t]
     reuse_share[k,c,t]        sum_u x[k,u,c,t] <= share_c * inflow[k,c,t]
     *_stays_open[f,t]         open[f,t] >= open[f,t-1]
@@ -412,6 +415,31 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                                  + [(-share[c] * co, v) for co, v in inflow]) <= 0
 
             m.reuse_share = pyo.Constraint(list(reuse_by_site), rule=reuse_share_rule)
+
+    # capacity cover: with no outsourcing every tonne of a year's supply enters a
+    # collection point (or a site, where sources ship direct), so the capacity open that
+    # year must cover the supply of the sources taking part. Implied by the rows above,
+    # but HiGHS does not derive it, and its cover cuts need it: with it HiGHS proves
+    # OR-Library capa-8000 at the root node (BENCHMARKS.md, issue 6).
+    receivers = [j for j in cps.index if any(in_total.get((j, t)) for t in years)]
+    direct_sites = sorted({str(k) for _i, k, _t in ship_index["source_site"]}) \
+        if has_sites else []
+    finite = all(math.isfinite(cap_j[j]) for j in receivers) and all(
+        math.isfinite(cap) for k in direct_sites for _lv, cap in by_site[k])
+    if not outsourcing_allowed and not elastic and finite and (receivers or direct_sites):
+        supply_of_year: dict[int, list] = defaultdict(list)
+        for (i, t), tonnes in source_total.items():
+            supply_of_year[t].append((tonnes, m.source_active[i, t]))
+
+        def collection_cover_rule(_, t):
+            capacity = linear_sum([m.open_collection_point[j, t] for j in receivers],
+                                  [cap_j[j] for j in receivers])
+            for k in direct_sites:
+                capacity = capacity + site_cap_expr(k, t)
+            return capacity >= sum(tonnes * active for tonnes, active in supply_of_year[t])
+
+        m.collection_cover = pyo.Constraint([t for t in years if supply_of_year[t]],
+                                            rule=collection_cover_rule)
 
     if downstream:
         for name, table, var_name in (

@@ -102,6 +102,13 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=10)
+    # let the pool's manager thread finish closing its wake-up pipe now: at exit,
+    # concurrent.futures wakes every manager thread without its lock, and one still
+    # closing that pipe makes it print "Bad file descriptor" with a traceback (seen once
+    # on a Ctrl-C'd batch)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 @contextlib.contextmanager

@@ -237,6 +237,10 @@ def test_dask_coalition_values_match_serial(dask_client):
 
 # --- Ctrl-C, then kill: finished folders are whole, and a rerun does only the rest ------------
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_batch_keeps_finished_results_and_resumes(tmp_path):
     specs = tmp_path / "specs"
     specs.mkdir()
@@ -247,8 +251,10 @@ def test_interrupted_batch_keeps_finished_results_and_resumes(tmp_path):
     out = tmp_path / "runs"
     command = [sys.executable, "-m", "netopt", "batch", str(specs), "--out", str(out),
                "--executor", "local:1", "--no-progress"]
+    # a shell starts background jobs with Ctrl-C ignored, and Python then leaves it
+    # ignored: give the batch the default, as a terminal would
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         # a finished spec: a record in a final folder (a staging folder, ".<name>.partial-",

@@ -99,3 +99,16 @@ def test_schema_command_documents_tables():
     result = netopt("schema", "collection_points")
     assert result.returncode == 0
     assert "capacity_t_per_yr" in result.stdout and "t/yr" in result.stdout
+
+
+def test_run_with_year_bound_writes_it(tmp_path):
+    out = tmp_path / "plan"
+    result = netopt("run", str(data_path("tiny/growth")), "--out", str(out), "--year-bound",
+                    "30", "--no-export", "--no-allocate")
+    assert result.returncode == 0, result.stderr
+    assert "year-by-year bound" in result.stdout
+    header = json.loads((out / "plan.json").read_text())
+    # tiny/growth's years fit together: the bound is the optimum (README: 14,000 CNY)
+    assert header["year_bound"]["bound_cny"] == pytest.approx(14000)
+    assert [row["year"] for row in header["year_bound"]["years"]] == [2026, 2027]
+    assert header["bound_cny"] == pytest.approx(header["objective_cny"])

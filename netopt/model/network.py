@@ -86,12 +86,16 @@ def _accepts(table: pd.DataFrame) -> dict[str, set[str] | None]:
     return out
 
 
+def discount_factors(years: list[int], rate: float) -> dict[int, float]:
+    """Present-value factor of each year's costs: 1 in the first year, ``1/(1+rate)`` a year."""
+    return {t: 1.0 / (1.0 + rate) ** (t - years[0]) for t in years}
+
+
 def prepare(case: Case) -> NetworkData:
     """Compute products, supply, pruned arcs with km, and which echelons are sinks."""
     p = case.parameters
     years = list(case.years)
-    rate = p["discount_rate"]
-    discount = {t: 1.0 / (1.0 + rate) ** (t - years[0]) for t in years}
+    discount = discount_factors(years, p["discount_rate"])
     products = _products(case)
     share = p["damaged_share"]
 

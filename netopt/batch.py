@@ -29,15 +29,12 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import platform
 import shutil
-import signal
 import socket
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +45,7 @@ from rich.markup import escape
 
 from netopt.errors import CaseError
 from netopt.files import jsonable, write_folder_atomically
+from netopt.pool import local_pool
 from netopt.spec import Spec, load_specs
 
 RUN_RECORD = "run.json"
@@ -88,29 +86,6 @@ def parse_executor(text: str) -> tuple[str, str | int | None]:
     raise BatchError(f"--executor {text}: choose local[:N], dask:ADDRESS or dask-local[:N]")
 
 
-def _ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
-    """Worker processes leave Ctrl-C to the batch, which stops them itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool this module started, without waiting for solves in progress."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=10)
-    # let the pool's manager thread finish closing its wake-up pipe now: at exit,
-    # concurrent.futures wakes every manager thread without its lock, and one still
-    # closing that pipe makes it print "Bad file descriptor" with a traceback (seen once
-    # on a Ctrl-C'd batch)
-    manager = getattr(pool, "_executor_manager_thread", None)
-    if manager is not None:
-        manager.join(timeout=10)
-
-
 @contextlib.contextmanager
 def open_executor(executor: Any = None, *, workers: int | None = None,
                   tasks: int | None = None) -> Iterator[tuple[Any, str]]:
@@ -128,14 +103,8 @@ def open_executor(executor: Any = None, *, workers: int | None = None,
     cores = os.cpu_count() or 1
     if kind == "local":
         n = arg or workers or max(1, min(cores, tasks or cores))
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(
-            "spawn"), initializer=_ignore_sigint)
-        try:
+        with local_pool(n) as pool:
             yield pool, f"local:{n}"
-        except BaseException:
-            _terminate(pool)
-            raise
-        pool.shutdown(wait=True)
         return
     try:
         from distributed import Client, LocalCluster

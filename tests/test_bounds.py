@@ -125,3 +125,11 @@ def test_bound_never_exceeds_the_optimum_and_is_exact_for_one_year(tables):
     assert bound <= plan.objective + tolerance
     if len(case.years) == 1:
         assert bound == pytest.approx(plan.objective, rel=1e-6, abs=1e-6)
+
+
+def test_years_side_by_side_give_the_same_bound():
+    serial, serial_table = year_relaxation_bound(shrinking(), **EXACT)
+    parallel, table = year_relaxation_bound(shrinking(), workers=2, **EXACT)
+    assert parallel == pytest.approx(serial)
+    assert table["year"].tolist() == [2026, 2027]
+    assert table["bound_cny"].tolist() == pytest.approx(serial_table["bound_cny"].tolist())

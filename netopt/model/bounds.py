@@ -9,10 +9,12 @@ bounds is a lower bound on the whole case's optimum.
 It is much stronger than the relaxation of the whole model wherever the capacity
 levels are what makes the MIP hard: the relaxation of the whole model buys each site
 exactly the capacity it uses, while the year-by-year bound pays for whole levels in
-every year and gives up only the link between the years. On the default China case
-(BENCHMARKS.md) it raises the bound from CNY -1.66 bn to about -1.48 bn, against a best
-plan of -1.33 bn. Each year is a MIP about a tenth of the whole, and HiGHS's search
-proves far more on ten small trees than on one large one.
+every year and gives up only the link between the years. Each year is a MIP about a
+tenth of the whole, and HiGHS's search proves far more on ten small trees than on one
+large one. On the default China case (BENCHMARKS.md, ``benchmarks/year_bound.py``) the
+relaxation's bound is CNY -1.66 bn; two years side by side for 300 s in all give
+-1.53 bn, and one after another with 60 s each -1.48 bn, against a best plan of
+-1.33 bn.
 """
 
 from __future__ import annotations
@@ -38,56 +40,94 @@ def year_case(case: Case, year: int) -> Case:
     return case.replace(years=[year], supply=case.supply[case.supply["year"] == year])
 
 
+def _solve_year(case: Case, year: int, weight: float, time_limit: float | None,
+                mip_gap: float, threads: int | None) -> dict[str, Any]:
+    """One row of the bound's table: the year solved on its own (in a worker or here)."""
+    from netopt.model.solve import run_solver
+
+    clock = time.perf_counter()
+    nm = build_model(prepare(year_case(case, year)))
+    result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    if result["status"] == INFEASIBLE:
+        bound = math.inf
+    else:
+        bound = result["bound"] if math.isfinite(result["bound"]) else -math.inf
+    return {"year": year, "discount_factor": weight, "status": result["status"],
+            "objective_cny": weight * result["objective"], "bound_cny": weight * bound,
+            "seconds": time.perf_counter() - clock, "interrupted": nm.interrupted}
+
+
 def year_relaxation_bound(
     case: Case,
     *,
     time_limit: float | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
+    workers: int = 1,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[float, pd.DataFrame]:
     """Lower bound (CNY, discounted) on the case's optimum, and one row per year.
 
     Each year is solved on its own (see the module's docstring); the bound is the sum of
     the years' proven bounds, each discounted as in the whole case. ``time_limit``
-    (seconds) is shared out among the years still to solve, so that a year finished
-    early leaves its time to the rest. A year stopped before HiGHS proves any bound
-    makes the bound -inf; an infeasible year makes it +inf (the whole case is then
+    (seconds of wall time) is shared out among the years still to start, so that a year
+    finished early leaves its time to the rest. A year stopped before HiGHS proves any
+    bound makes the bound -inf; an infeasible year makes it +inf (the whole case is then
     infeasible too).
+
+    ``workers`` > 1 solves that many years at once in worker processes, each HiGHS with
+    one thread (HiGHS's tree search is mostly serial: on the default China case two
+    years side by side take about as long each as one year alone on two threads).
 
     The table's columns: ``year``, ``discount_factor``, ``status`` (as a Plan's),
     ``objective_cny`` (the year's best plan, discounted: their sum is no plan of the
     whole case, since the years need not fit together), ``bound_cny`` (discounted) and
     ``seconds``. ``progress``, if given, is called after each year with its row.
     """
-    from netopt.model.solve import run_solver
-
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
     start = time.perf_counter()
-    rows = []
-    for done, year in enumerate(years):
-        clock = time.perf_counter()
-        limit = None
-        if time_limit is not None:
-            left = time_limit - (clock - start)
-            limit = max(1.0, left / (len(years) - done))
-        nm = build_model(prepare(year_case(case, year)))
-        result = run_solver(nm, time_limit=limit, mip_gap=mip_gap, threads=threads)
-        weight = factors[year]
-        if result["status"] == INFEASIBLE:
-            bound = math.inf
-        else:
-            bound = result["bound"] if math.isfinite(result["bound"]) else -math.inf
-        row = {"year": year, "discount_factor": weight, "status": result["status"],
-               "objective_cny": weight * result["objective"], "bound_cny": weight * bound,
-               "seconds": time.perf_counter() - clock}
+    workers = max(1, min(workers, len(years)))
+    rows: list[dict[str, Any]] = []
+
+    def limit_for(running: int) -> float | None:
+        """A year's share of the time left: shared with those running and still to start."""
+        if time_limit is None:
+            return None
+        left = time_limit - (time.perf_counter() - start)
+        waiting = len(years) - len(rows) - running
+        return max(1.0, left * workers / max(1, waiting + running))
+
+    def finish(row: dict[str, Any]) -> None:
         rows.append(row)
         if progress is not None:
-            progress(dict(row))
-        if nm.interrupted:
-            break
-    table = pd.DataFrame(rows, columns=YEAR_BOUND_COLUMNS)
+            progress({k: v for k, v in row.items() if k != "interrupted"})
+
+    if workers == 1:
+        for year in years:
+            finish(_solve_year(case, year, factors[year], limit_for(0), mip_gap, threads))
+            if rows[-1]["interrupted"]:
+                break
+    else:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from netopt.pool import local_pool
+
+        try:
+            with local_pool(workers) as pool:
+                queue, running = list(years), set()
+                while queue or running:
+                    while queue and len(running) < workers:
+                        year = queue.pop(0)
+                        running.add(pool.submit(_solve_year, case, year, factors[year],
+                                                limit_for(len(running)), mip_gap, 1))
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        finish(future.result())
+        except KeyboardInterrupt:
+            pass  # (the workers are stopped) the years not finished leave no bound
+    table = pd.DataFrame(rows, columns=YEAR_BOUND_COLUMNS).sort_values("year",
+                                                                      ignore_index=True)
     if (table["bound_cny"] == math.inf).any():
         return math.inf, table
     if len(table) < len(years):  # stopped (Ctrl-C) before every year was solved

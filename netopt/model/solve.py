@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -245,7 +246,8 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``result`` with its bound raised by the year-by-year bound, and that bound's record.
 
-    An infeasible year proves the whole case infeasible.
+    An infeasible year proves the whole case infeasible. Years run side by side, as many
+    as ``threads`` (default: one per core), each HiGHS on one thread.
     """
     from netopt.model.bounds import year_relaxation_bound
 
@@ -257,8 +259,10 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
                       "bound": result["bound"], "gap": result["gap"], "nodes": 0.0,
                       "improved": 0.0, "phase": f"year-by-year bound ({row['year']} done)"})
 
+    # years side by side, one HiGHS thread each (see year_relaxation_bound)
+    workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
     bound, table = year_relaxation_bound(case, time_limit=seconds, mip_gap=mip_gap,
-                                         threads=threads, progress=report)
+                                         threads=threads, workers=workers, progress=report)
     record = {"bound_cny": bound, "search_bound_cny": result["bound"],
               "seconds": time.perf_counter() - clock,
               "years": table.to_dict("records")}

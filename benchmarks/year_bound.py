@@ -1,0 +1,88 @@
+"""The year-by-year lower bound on the default China case, against the relaxation's.
+
+In one run, on the same machine:
+
+1. the relaxation of the whole model (every binary between 0 and 1): the bound HiGHS
+   starts from;
+2. ``year_relaxation_bound`` with the years one after another, HiGHS on ``--threads``;
+3. the same with two years side by side, HiGHS on one thread each;
+4. with ``--plan``: ``netopt.solve(case, time_limit=T, threads=2, year_bound=T)``, the
+   plan, the search's own bound and the year-by-year bound.
+
+    python benchmarks/year_bound.py --time-limit 300 --threads 2 --plan
+
+Prints Markdown tables for BENCHMARKS.md (CNY, discounted; negative: the network earns
+more than it spends).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pyomo.environ as pyo
+
+import netopt
+from netopt.datasets import data_path
+from netopt.model.bounds import year_relaxation_bound
+from netopt.model.build import build_model
+from netopt.model.heuristic import _binaries
+from netopt.model.network import prepare
+from netopt.model.solve import run_solver
+
+
+def relaxation_bound(case, threads: int) -> tuple[float, float]:
+    """The whole model's relaxation (CNY) and its seconds."""
+    start = time.perf_counter()
+    nm = build_model(prepare(case))
+    for v in _binaries(nm.model):
+        v.domain = pyo.UnitInterval
+    result = run_solver(nm, threads=threads)
+    return result["objective"], time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default=str(data_path("china")))
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--plan", action="store_true",
+                        help="also solve with netopt.solve(..., year_bound=time limit)")
+    args = parser.parse_args()
+    case = netopt.load_case(args.case)
+
+    rows = []
+    value, seconds = relaxation_bound(case, args.threads)
+    rows.append(("relaxation of the whole model", value, seconds))
+    tables = {}
+    for label, workers in (("years one after another", 1), ("two years side by side", 2)):
+        start = time.perf_counter()
+        bound, table = year_relaxation_bound(case, time_limit=args.time_limit,
+                                             threads=args.threads, workers=workers)
+        rows.append((label, bound, time.perf_counter() - start))
+        tables[label] = table
+    print("| bound | CNY | seconds |\n|---|---:|---:|")
+    for label, value, seconds in rows:
+        print(f"| {label} | {value:,.0f} | {seconds:.1f} |")
+    for label, table in tables.items():
+        print(f"\n{label}, by year (CNY M, discounted):\n")
+        print("| year | status | best plan of the year | bound | seconds |\n"
+              "|---|---|---:|---:|---:|")
+        for row in table.itertuples():
+            print(f"| {row.year} | {row.status} | {row.objective_cny / 1e6:,.1f} | "
+                  f"{row.bound_cny / 1e6:,.1f} | {row.seconds:.1f} |")
+    if args.plan:
+        start = time.perf_counter()
+        plan = netopt.solve(case, time_limit=args.time_limit, threads=args.threads,
+                            year_bound=args.time_limit)
+        total = time.perf_counter() - start
+        record = plan.meta["year_bound"]
+        print("\n| plan CNY | search bound CNY | year-by-year bound CNY | gap | total s | "
+              "year bound s |\n|---:|---:|---:|---:|---:|---:|")
+        print(f"| {plan.objective:,.0f} | {record['search_bound_cny']:,.0f} | "
+              f"{record['bound_cny']:,.0f} | {plan.gap:.3f} | {total:.1f} | "
+              f"{record['seconds']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

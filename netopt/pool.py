@@ -1,0 +1,47 @@
+"""Local worker processes that leave Ctrl-C to the parent and stop when it says so."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+
+def ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
+    """Worker processes leave Ctrl-C to the parent, which stops them itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool started here, without waiting for the work in progress."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+    # let the pool's manager thread finish closing its wake-up pipe now: at exit,
+    # concurrent.futures wakes every manager thread without its lock, and one still
+    # closing that pipe makes it print "Bad file descriptor" with a traceback (seen once
+    # on a Ctrl-C'd batch)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=10)
+
+
+@contextlib.contextmanager
+def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` fresh ("spawn") processes; on any exception (Ctrl-C too) they are
+    stopped at once, else they finish their work and exit."""
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=ignore_sigint)
+    try:
+        yield pool
+    except BaseException:
+        terminate(pool)
+        raise
+    pool.shutdown(wait=True)

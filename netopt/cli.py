@@ -6,6 +6,7 @@ exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -334,9 +335,19 @@ def run(
     print_plan(plan)
     if "year_bound" in plan.meta:
         by_year = plan.meta["year_bound"]
-        console.print(f"year-by-year bound {_money(by_year['bound_cny'])} "
-                      f"{_MONEY_SCALE['unit']} in {by_year['seconds']:,.0f} s "
-                      f"(the search's own: {_money(by_year['search_bound_cny'])})")
+        if math.isfinite(by_year["bound_cny"]):
+            console.print(f"year-by-year bound {_money(by_year['bound_cny'])} "
+                          f"{_MONEY_SCALE['unit']} in {by_year['seconds']:,.0f} s "
+                          f"(the search's own: {_money(by_year['search_bound_cny'])})")
+        else:
+            console.print(f"year-by-year bound: none after {by_year['seconds']:,.0f} s "
+                          f"({sum(math.isfinite(row['bound_cny']) for row in by_year['years'])}"
+                          f" of {len(loaded.years)} years bounded; "
+                          "give it more time)")
+    elif plan.status == "time_limit" and len(loaded.years) > 1 and solver == "highs":
+        console.print("the gap is measured against the bound the search proved; "
+                      "--year-bound SECONDS bounds the optimum year by year, which can be far "
+                      "tighter")
     plan.save(folder, overwrite=overwrite)
     console.print(f"plan written to [bold]{folder}[/bold]")
     if plan.status == "infeasible":

@@ -7,6 +7,7 @@ game and allocation -> exports.
 from netopt import datasets
 from netopt.case import Case, load_case
 from netopt.errors import CaseError, InfeasibleError, Problem, SolverError
+from netopt.model.bounds import year_relaxation_bound
 from netopt.model.solve import solve
 from netopt.plan import Plan, load_plan
 
@@ -23,5 +24,6 @@ __all__ = [
     "load_case",
     "load_plan",
     "solve",
+    "year_relaxation_bound",
     "__version__",
 ]

@@ -17,6 +17,7 @@ def ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
 def terminate(pool: ProcessPoolExecutor) -> None:
     """Stop a pool started here, without waiting for the work in progress."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    _quiet_wakeup(pool)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -30,6 +31,29 @@ def terminate(pool: ProcessPoolExecutor) -> None:
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=10)
+
+
+def _quiet_wakeup(pool: ProcessPoolExecutor) -> None:
+    """Let the pool's wake-up pipe ignore a write after it is closed.
+
+    At exit, concurrent.futures (CPython 3.11) writes to every pool's wake-up pipe
+    without the lock its manager thread closes that pipe under; after a Ctrl-C the two
+    can cross, and the write then prints "Bad file descriptor" with a traceback (seen
+    twice in the batch's interrupt test, once even after the join below). A write that
+    finds the pipe closed has nobody left to wake, so it is safe to drop.
+    """
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    send = getattr(wakeup, "wakeup", None)
+    if send is None:
+        return
+
+    def wake_if_open() -> None:
+        try:
+            send()
+        except OSError:
+            pass
+
+    wakeup.wakeup = wake_if_open
 
 
 @contextlib.contextmanager

@@ -339,6 +339,9 @@ def run(
             console.print(f"year-by-year bound {_money(by_year['bound_cny'])} "
                           f"{_MONEY_SCALE['unit']} in {by_year['seconds']:,.0f} s "
                           f"(the search's own: {_money(by_year['search_bound_cny'])})")
+        elif "error" in by_year:
+            console.print(f"year-by-year bound failed ({by_year['error']}); the plan and "
+                          "its gap are the search's", markup=False)
         else:
             console.print(f"year-by-year bound: none after {by_year['seconds']:,.0f} s "
                           f"({sum(math.isfinite(row['bound_cny']) for row in by_year['years'])}"

@@ -133,3 +133,17 @@ def test_years_side_by_side_give_the_same_bound():
     assert parallel == pytest.approx(serial)
     assert table["year"].tolist() == [2026, 2027]
     assert table["bound_cny"].tolist() == pytest.approx(serial_table["bound_cny"].tolist())
+
+
+def test_a_failing_year_bound_leaves_the_plan_as_the_search_found_it(monkeypatch):
+    import netopt.model.bounds as bounds
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a worker was lost")
+
+    monkeypatch.setattr(bounds, "year_relaxation_bound", broken)
+    plan = netopt.solve(shrinking(), year_bound=10.0, **EXACT)
+    assert plan.status == "optimal" and plan.objective == pytest.approx(16000.0)
+    assert plan.bound == pytest.approx(16000.0)
+    record = plan.meta["year_bound"]
+    assert record["bound_cny"] == -math.inf and "a worker was lost" in record["error"]

@@ -247,7 +247,8 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
     """``result`` with its bound raised by the year-by-year bound, and that bound's record.
 
     An infeasible year proves the whole case infeasible. Years run side by side, as many
-    as ``threads`` (default: one per core), each HiGHS on one thread.
+    as ``threads`` (default: one per core), each HiGHS on one thread. If the bound fails
+    (its ``error`` in the record), the search's result stands as it was.
     """
     from netopt.model.bounds import year_relaxation_bound
 
@@ -261,11 +262,17 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
 
     # years side by side, one HiGHS thread each (see year_relaxation_bound)
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    bound, table = year_relaxation_bound(case, time_limit=seconds, mip_gap=mip_gap,
-                                         threads=threads, workers=workers, progress=report)
+    try:
+        bound, table = year_relaxation_bound(case, time_limit=seconds, mip_gap=mip_gap,
+                                             threads=threads, workers=workers,
+                                             progress=report)
+        years, error = table.to_dict("records"), None
+    except Exception as exc:  # (a worker lost, a solver failing) the plan is kept whole
+        bound, years, error = -math.inf, [], f"{type(exc).__name__}: {exc}"
     record = {"bound_cny": bound, "search_bound_cny": result["bound"],
-              "seconds": time.perf_counter() - clock,
-              "years": table.to_dict("records")}
+              "seconds": time.perf_counter() - clock, "years": years}
+    if error is not None:
+        record["error"] = error
     result = dict(result)
     if bound == math.inf:
         result.update(status=INFEASIBLE, termination="a year is infeasible on its own")

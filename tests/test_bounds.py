@@ -84,6 +84,7 @@ def test_year_bound_raises_a_weak_search_bound_and_proves_the_plan():
     assert result["status"] == "optimal"
     assert record["search_bound_cny"] == 0.0
     assert record["bound_cny"] == pytest.approx(14000.0)
+    assert record["year_mip_gap"] == 0.01  # a tenth of the plan's gap (100 %), at most 1 %
 
     # on the shrinking case the plan (16,000) is left 12.5 % above the bound, not proven
     stopped = dict(stopped, objective=16000.0, gap=_relative_gap(16000.0, 0.0))
@@ -109,6 +110,7 @@ def test_solve_reports_the_year_bound():
     assert [row["year"] for row in record["years"]] == [2026, 2027]
     assert any(str(row.get("phase", "")).startswith("year-by-year bound") for row in rows)
     assert "year_bound_s" in plan.timings
+    assert record["year_mip_gap"] == EXACT["mip_gap"]  # a proven plan: the gap asked for
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

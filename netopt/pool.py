@@ -24,10 +24,9 @@ def terminate(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=10)
-    # let the pool's manager thread finish closing its wake-up pipe now: at exit,
-    # concurrent.futures wakes every manager thread without its lock, and one still
-    # closing that pipe makes it print "Bad file descriptor" with a traceback (seen once
-    # on a Ctrl-C'd batch)
+    # let the pool's manager thread finish closing its wake-up pipe now, so that the
+    # exit-time write of concurrent.futures rarely meets it half closed (_quiet_wakeup
+    # covers the rest)
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=10)

@@ -103,17 +103,18 @@ def year_relaxation_bound(
         if progress is not None:
             progress({k: v for k, v in row.items() if k != "interrupted"})
 
-    if workers == 1:
-        for year in years:
-            finish(_solve_year(case, year, factors[year], limit_for(0), mip_gap, threads))
-            if rows[-1]["interrupted"]:
-                break
-    else:
-        from concurrent.futures import FIRST_COMPLETED, wait
+    try:
+        if workers == 1:
+            for year in years:
+                finish(_solve_year(case, year, factors[year], limit_for(0), mip_gap,
+                                   threads))
+                if rows[-1]["interrupted"]:
+                    break
+        else:
+            from concurrent.futures import FIRST_COMPLETED, wait
 
-        from netopt.pool import local_pool
+            from netopt.pool import local_pool
 
-        try:
             with local_pool(workers) as pool:
                 queue, running = list(years), set()
                 while queue or running:
@@ -124,8 +125,8 @@ def year_relaxation_bound(
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         finish(future.result())
-        except KeyboardInterrupt:
-            pass  # (the workers are stopped) the years not finished leave no bound
+    except KeyboardInterrupt:
+        pass  # (any workers are stopped) the years not finished leave no bound
     table = pd.DataFrame(rows, columns=YEAR_BOUND_COLUMNS).sort_values("year",
                                                                       ignore_index=True)
     if (table["bound_cny"] == math.inf).any():

@@ -507,7 +507,7 @@ def solve(
 
             load_values(nm, rounded["values"])
     if year_bound is not None and solver == "highs" and not nm.interrupted and result[
-            "status"] in (OPTIMAL, TIME_LIMIT, NO_SOLUTION, INTERRUPTED):
+            "status"] != INFEASIBLE:
         start = time.perf_counter()
         result, by_year = _with_year_bound(case, result, year_bound, mip_gap=mip_gap,
                                            threads=threads, progress=progress)

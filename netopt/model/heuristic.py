@@ -203,26 +203,15 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         key = tuple(sorted(i for i, on in levels.items() if on))
         if key in solved:
             return solved[key]
-        chosen = {**opened, **levels}
-        fixed = [v for v in binaries if id(v) in chosen]
-        for v in fixed:
-            v.fix(chosen[id(v)])
         clock = time.perf_counter()
-        better = False
-        try:
-            # until there is a plan, the first plan's limit; then the search's
-            result = solve(time_limit=left(time_limit if best["values"] else first_limit))
-            found = result["status"] in ("optimal", "time_limit")
-            objective = result["objective"] if found else float("inf")
-            better = objective < best["objective"]
-            if better:
-                best.update(objective=objective, thresholds=dict(thresholds),
-                            values={id(v): v.value for var in m.component_objects(pyo.Var)
-                                    for v in var.values()})
-                improvements.append((time.perf_counter() - start, objective))
-        finally:
-            for v in fixed:
-                v.unfix()
+        # until there is a plan, the first plan's limit; then the search's
+        objective, values = solve_fixed(
+            nm, {**opened, **levels}, persistent=persistent, threads=threads,
+            time_limit=left(time_limit if best["values"] else first_limit))
+        better = objective < best["objective"]
+        if better:
+            best.update(objective=objective, thresholds=dict(thresholds), values=values)
+            improvements.append((time.perf_counter() - start, objective))
         last_seconds = time.perf_counter() - clock
         solved[key] = objective
         report(better)
@@ -273,6 +262,38 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             "thresholds": best["thresholds"], "plans": len(solved),
             "improvements": improvements, "bound": relaxed["bound"],
             "seconds": time.perf_counter() - start}
+
+
+def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: Any = None,
+                threads: int | None = None, time_limit: float | None = None,
+                ) -> tuple[float, dict[int, float] | None]:
+    """Objective (CNY; inf if none) and values of the model with the binaries in
+    ``chosen`` (0/1 by ``id`` of variable) fixed: the flows of a plan of openings.
+
+    ``persistent`` (a pyomo HiGHS solver) is loaded with the model first if it is not
+    yet, and told of the fixings; the model is left as it was found.
+    """
+    from netopt.model.solve import holds_model, run_solver
+
+    m = nm.model
+    binaries = _binaries(m)
+    if persistent is not None and not holds_model(persistent, m):
+        persistent.set_instance(m)  # (loaded free: HiGHS keeps what is integer)
+    fixed = [v for v in binaries if id(v) in chosen]
+    for v in fixed:
+        v.fix(chosen[id(v)])
+    try:
+        if holds_model(persistent, m):
+            persistent.update_variables(binaries)
+        result = run_solver(nm, threads=threads, persistent=persistent,
+                            time_limit=time_limit)
+        if result["status"] not in ("optimal", "time_limit"):
+            return float("inf"), None
+        return result["objective"], {id(v): v.value for var in m.component_objects(pyo.Var)
+                                     for v in var.values()}
+    finally:
+        for v in fixed:
+            v.unfix()
 
 
 def load_values(nm: NetworkModel, values: dict[int, float]) -> None:

@@ -1,0 +1,133 @@
+"""The year-by-year starting plan: hand-solved cases, its use in solve(), random cases."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import netopt
+import netopt.model.solve as solve_module
+from netopt.case import case_from_frames
+from netopt.datasets import data_path
+from netopt.model.build import build_model
+from netopt.model.forward import plan_values, year_by_year_plan
+from netopt.model.heuristic import solve_fixed
+from netopt.model.network import prepare
+from netopt.model.solve import _year_by_year_applies
+from tests.strategies import case_tables
+
+EXACT = {"mip_gap": 1e-9}
+
+
+def growth():
+    return netopt.load_case(data_path("tiny/growth"))
+
+
+def trap():
+    """tiny/growth with a second site d2: one level of 200 t/yr at 2,900 a year, placed
+    like d1 (100 km from c1 and from r1), so every tonne still nets 10 CNY in-network.
+
+    2026 alone (100 t) takes d2, 100 CNY cheaper than d1's small level: 1,000 (c1) +
+    2,900 + 100 t x 10 = 4,900. In 2027 (300 t) d2 may not shrink, and the cheapest
+    addition is d1 small: 1,000 + 2,900 + 3,000 + 300 x 10 = 9,900. Year by year:
+    14,800. The whole case's optimum is tiny/growth's, 14,000 (d1 small, then large),
+    as the README's table and d2 both years plus d1 small in 2027 (14,800) show.
+    """
+    case = growth()
+    sites = pd.concat([case.dismantling_sites,
+                       case.dismantling_sites.rename(index={"d1": "d2"})])
+    sites.index.name = case.dismantling_sites.index.name
+    sites.loc["d2", "name"] = "Pre-treatment 2"
+    levels = pd.concat([case.dismantling_levels, pd.DataFrame([{
+        "dismantling_site_id": "d2", "level": "only", "capacity_t_per_yr": 200.0,
+        "annual_capex_cny": 2900.0, "fixed_cost_cny_per_yr": 0.0}])], ignore_index=True)
+    distances = pd.concat([case.distances, pd.DataFrame(
+        {"origin_id": ["c1", "d2"], "destination_id": ["d2", "r1"], "km": [100.0, 100.0]})],
+        ignore_index=True)
+    return case.replace(dismantling_sites=sites, dismantling_levels=levels,
+                        distances=distances)
+
+
+def whole_model_cost(case, plan) -> float:
+    """The whole case's cost with the plan's openings fixed and its flows re-optimised."""
+    nm = build_model(prepare(case))
+    objective, values = solve_fixed(nm, plan_values(nm, plan))
+    assert values is not None
+    return objective
+
+
+def test_growth_year_by_year_is_the_optimum():
+    plan = year_by_year_plan(growth(), **EXACT)
+    assert plan["levels"] == {2026: {"d1": "small"}, 2027: {"d1": "large"}}
+    assert plan["open"][2027]["open_collection_point"] == {"c1"}
+    assert plan["table"]["objective_cny"].tolist() == pytest.approx([5000.0, 9000.0])
+    assert plan["objective"] == pytest.approx(14000.0)
+    assert whole_model_cost(growth(), plan) == pytest.approx(14000.0)
+
+
+def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch):
+    case = trap()
+    plan = year_by_year_plan(case, **EXACT)
+    assert plan["levels"] == {2026: {"d2": "only"}, 2027: {"d1": "small", "d2": "only"}}
+    assert plan["table"]["objective_cny"].tolist() == pytest.approx([4900.0, 9900.0])
+    assert plan["objective"] == pytest.approx(14800.0)
+    assert whole_model_cost(case, plan) == pytest.approx(14800.0)
+
+    assert netopt.solve(case, **EXACT).objective == pytest.approx(14000.0)
+    # with the starting plans switched on for this small model, the year-by-year plan is
+    # built, reported, and the search still ends at the optimum
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
+    solved = netopt.solve(case, time_limit=60, **EXACT)
+    assert solved.status == "optimal"
+    assert solved.objective == pytest.approx(14000.0)
+    assert solved.meta["year_by_year"]["objective_cny"].sum() == pytest.approx(14800.0)
+    assert solved.meta["starting_plan"]["objective_cny"] <= 14800.0 + 1e-6
+    assert "year_by_year_s" in solved.timings
+
+
+def test_year_by_year_discounts_as_the_whole_case():
+    case = growth().replace(parameters={"discount_rate": 0.1})
+    plan = year_by_year_plan(case, **EXACT)
+    assert plan["objective"] == pytest.approx(5000.0 + 9000.0 / 1.1)
+    assert whole_model_cost(case, plan) == pytest.approx(plan["objective"])
+
+
+def test_year_by_year_has_no_plan_when_a_year_is_infeasible():
+    assert year_by_year_plan(netopt.load_case(data_path("tiny/infeasible")), **EXACT) is None
+
+
+def test_an_opening_budget_over_all_years_turns_it_off():
+    assert _year_by_year_applies(growth())
+    assert not _year_by_year_applies(growth().replace(parameters={
+        "opening_budget_cny": 1e6}))
+    assert not _year_by_year_applies(netopt.load_case(data_path("tiny/basic")))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case_tables())
+def test_year_by_year_plan_fits_the_whole_case(tables):
+    """On random cases: openings never close, levels never shrink, the years' costs add
+    up to the whole model's with the same openings, and never beat the optimum (which
+    they equal for a case of one year)."""
+    case = case_from_frames(tables)
+    plan = year_by_year_plan(case, **EXACT)
+    optimum = netopt.solve(case, **EXACT)
+    if plan is None:
+        return  # (a year alone on top of the years before may be infeasible)
+    assert optimum.status == "optimal"
+    years = list(case.years)
+    for before, after in zip(years, years[1:]):
+        for name, opened in plan["open"][before].items():
+            assert opened <= plan["open"][after][name]
+        capacity = case.dismantling_levels.set_index(["dismantling_site_id", "level"])[
+            "capacity_t_per_yr"]
+        for site, level in plan["levels"][before].items():
+            assert site in plan["levels"][after]
+            assert capacity[(site, plan["levels"][after][site])] >= capacity[(site, level)]
+    tolerance = 1e-6 * max(1.0, abs(optimum.objective))
+    assert whole_model_cost(case, plan) == pytest.approx(plan["objective"], rel=1e-6,
+                                                         abs=1e-6)
+    assert plan["objective"] >= optimum.objective - tolerance
+    if len(years) == 1:  # one year alone is the whole case
+        assert plan["objective"] == pytest.approx(optimum.objective, rel=1e-6, abs=1e-6)

@@ -173,12 +173,14 @@ class SolveProgress:
         _set_money_unit(state["objective"])
         best = state["objective"]
         phase = state.get("phase", "searching")
-        text = (f"{phase} {state['time_s']:,.0f} s: best plan "
-                f"{_money(best) if abs(best) < float('inf') else '-'}, bound "
-                f"{_money(state['bound']) if abs(state['bound']) < float('inf') else '-'} "
-                f"{_MONEY_SCALE['unit']}, gap "
-                f"{state['gap']:.2%}" if abs(best) < float("inf") else
-                f"{phase} {state['time_s']:,.0f} s: no plan yet")
+        if abs(best) < float("inf"):
+            bound, gap = state["bound"], state["gap"]
+            bound_text = _money(bound) if abs(bound) < float("inf") else "-"
+            gap_text = f"{gap:.2%}" if abs(gap) < float("inf") else "-"
+            text = (f"{phase} {state['time_s']:,.0f} s: best plan {_money(best)}, bound "
+                    f"{bound_text} {_MONEY_SCALE['unit']}, gap {gap_text}")
+        else:
+            text = f"{phase} {state['time_s']:,.0f} s: no plan yet"
         if self.status is not None:
             self.status.update(text)
         elif time.monotonic() - self.last >= self.every_s:  # (time_s restarts per phase)

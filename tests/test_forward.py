@@ -11,7 +11,7 @@ import netopt.model.solve as solve_module
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
 from netopt.model.build import build_model
-from netopt.model.forward import plan_values, year_by_year_plan
+from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
 from netopt.model.heuristic import solve_fixed
 from netopt.model.network import prepare
 from netopt.model.solve import _year_by_year_applies
@@ -75,15 +75,33 @@ def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch)
     assert whole_model_cost(case, plan) == pytest.approx(14800.0)
 
     assert netopt.solve(case, **EXACT).objective == pytest.approx(14000.0)
-    # with the starting plans switched on for this small model, the year-by-year plan is
-    # built, reported, and the search still ends at the optimum
+    # with the starting plans switched on for this small model, solve() builds the
+    # year-by-year plan, its second pass (two years together) undoes the trap, and the
+    # plan is reported beside the search's
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
     solved = netopt.solve(case, time_limit=60, **EXACT)
     assert solved.status == "optimal"
     assert solved.objective == pytest.approx(14000.0)
-    assert solved.meta["year_by_year"]["objective_cny"].sum() == pytest.approx(14800.0)
-    assert solved.meta["starting_plan"]["objective_cny"] <= 14800.0 + 1e-6
+    assert solved.meta["year_by_year"]["objective_cny"].tolist() == pytest.approx(
+        [5000.0, 9000.0])
+    assert solved.meta["starting_plan"]["objective_cny"] == pytest.approx(14000.0)
     assert "year_by_year_s" in solved.timings
+
+
+def test_two_years_solved_together_undo_the_trap():
+    """On the trap, each year again between its neighbours changes nothing (d2 is still
+    the cheaper for 2026 alone), but 2026 and 2027 solved together find the optimum."""
+    case = trap()
+    plan = year_by_year_plan(case, **EXACT)
+    same = improve_year_by_year(case, plan, window=1, **EXACT)
+    assert same["objective"] == pytest.approx(14800.0) and same["sweeps"] == 1
+    better = improve_year_by_year(case, plan, window=2, **EXACT)
+    assert better["levels"] == {2026: {"d1": "small"}, 2027: {"d1": "large"}}
+    assert better["table"]["objective_cny"].tolist() == pytest.approx([5000.0, 9000.0])
+    assert better["objective"] == pytest.approx(14000.0)
+    assert better["sweeps"] == 2  # one that improved, one that found nothing more
+    assert whole_model_cost(case, better) == pytest.approx(14000.0)
+    assert plan["objective"] == pytest.approx(14800.0)  # the first plan is left as it was
 
 
 def test_year_by_year_discounts_as_the_whole_case():
@@ -131,3 +149,10 @@ def test_year_by_year_plan_fits_the_whole_case(tables):
     assert plan["objective"] >= optimum.objective - tolerance
     if len(years) == 1:  # one year alone is the whole case
         assert plan["objective"] == pytest.approx(optimum.objective, rel=1e-6, abs=1e-6)
+    better = improve_year_by_year(case, plan, **EXACT)
+    assert better["objective"] <= plan["objective"] + tolerance
+    assert better["objective"] >= optimum.objective - tolerance
+    assert whole_model_cost(case, better) == pytest.approx(better["objective"], rel=1e-6,
+                                                           abs=1e-6)
+    if len(years) <= 2:  # the window is the whole case
+        assert better["objective"] == pytest.approx(optimum.objective, rel=1e-6, abs=1e-6)

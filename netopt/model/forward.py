@@ -1,18 +1,23 @@
 """A starting plan built forward in time: each year solved on its own, on top of the last.
 
-The first year is solved as a MIP of its own (its supply, every facility). What it
-opens, and each dismantling site's level, then stand in the next year's case as
+First pass: the first year is solved as a MIP of its own (its supply, every facility).
+What it opens, and each dismantling site's level, then stand in the next year's case as
 existing: open, and a level it may raise but not lower. So year by year the openings
 never close and no site shrinks, and together the years are a plan of the whole case.
 Each year is about a tenth of the whole model, and with the years before it fixed,
-HiGHS proves most of them in seconds, where its search on the whole model spends
-minutes at the root (BENCHMARKS.md, issue 2).
+HiGHS gets far in seconds, where its search on the whole model spends minutes at the
+root (BENCHMARKS.md, issue 2).
 
-The plan is myopic: a year opens what serves it best, not what serves the years after
-it. It is the search's starting plan, not its answer: :func:`netopt.solve` compares it
-with the LP-rounding plan of :mod:`netopt.model.heuristic` and hands the better one to
-HiGHS. On the default China case, with 15 s a year, it gives CNY -1,349 M, where the
-rounding's threshold search reaches -1,325 M in twice the time.
+The first pass is myopic: a year opens what serves it best, not what the years after it
+must then keep. The second pass (:func:`improve_year_by_year`) solves two years at a
+time again, between what the year before and the year after open, and keeps what costs
+less.
+
+The result is the search's starting plan, not its answer: :func:`netopt.solve` compares
+it with the LP-rounding plan of :mod:`netopt.model.heuristic` and hands the better one
+to HiGHS. On the default China case (300 s, one run) the first pass gives CNY -1,354 M
+in 120 s and the second -1,369 M in 180 s more, where the LP rounding's threshold search
+reaches -1,325 M in 150 s.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from typing import Any
 import pandas as pd
 
 from netopt.case import Case
-from netopt.model.bounds import year_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import OPTIMAL, TIME_LIMIT
@@ -37,8 +41,6 @@ FACILITIES = (("open_collection_point", "collection_points"),
 #: The first year's share of the time, against 1 for each later year: it decides the
 #: most (every later year builds on it) and, with nothing fixed, is the slowest to solve.
 FIRST_YEAR_WEIGHT = 3.0
-#: Each year is solved to at least this gap: a starting plan need not be proven.
-YEAR_GAP_FLOOR = 1e-3
 
 YEAR_BY_YEAR_COLUMNS = ["year", "status", "objective_cny", "gap", "seconds",
                         "facilities_open", "site_capacity_t_per_yr"]
@@ -46,30 +48,79 @@ YEAR_BY_YEAR_COLUMNS = ["year", "status", "objective_cny", "gap", "seconds",
 ONE = 0.5  # a binary's value above this counts as 1
 
 
-def _carry_over(case: Case, nm: NetworkModel, year: int) -> tuple[Case, dict[str, Any]]:
-    """``case`` with what the solved year model ``nm`` opened marked as existing."""
+def _chosen(nm: NetworkModel, year: int) -> dict[str, Any]:
+    """What the solved model ``nm`` opens in ``year``: facility ids by model variable
+    (``open``) and each open site's level (``levels``)."""
     m = nm.model
+    opened = {var_name: {str(f) for (f, t), v in getattr(m, var_name).items()
+                         if t == year and (v.value or 0.0) > ONE}
+              for var_name, _table in FACILITIES}
+    levels = {str(k): str(lv) for (k, lv, t), v in m.site_level.items()
+              if t == year and (v.value or 0.0) > ONE}
+    return {"open": opened, "levels": levels}
+
+
+def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
+    """``case`` with the facilities and site levels of ``chosen`` marked as existing."""
     changes: dict[str, Any] = {}
-    opened: dict[str, set[str]] = {}
     for var_name, table_name in FACILITIES:
-        var = getattr(m, var_name)
-        now = {str(f) for (f, t), v in var.items() if t == year and (v.value or 0.0) > ONE}
-        opened[var_name] = now
+        now = chosen["open"][var_name]
         table = getattr(case, table_name)
         if "existing" in table.columns and now:
             table = table.copy()
             table["existing"] = [bool(e) or str(f) in now
                                  for f, e in zip(table.index, table["existing"])]
             changes[table_name] = table
-    levels = {str(k): str(lv) for (k, lv, t), v in m.site_level.items()
-              if t == year and (v.value or 0.0) > ONE}
-    if levels:
+    if chosen["levels"]:
         sites = case.dismantling_sites.copy()
-        sites["existing_level"] = [levels.get(str(k), e)
+        sites["existing_level"] = [chosen["levels"].get(str(k), e)
                                    for k, e in zip(sites.index, sites["existing_level"])]
         changes["dismantling_sites"] = sites
-    return (case.replace(**changes) if changes else case), {"open": opened,
-                                                            "levels": levels}
+    return case.replace(**changes) if changes else case
+
+
+def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
+                 mip_gap: float, threads: int | None, below: dict[str, Any] | None = None,
+                 above: dict[str, Any] | None = None) -> tuple[NetworkModel, dict[str, Any]]:
+    """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
+    what ``below`` opens (the year before them) and at most what ``above`` opens (the
+    year after them), if given."""
+    from netopt.model.solve import run_solver
+
+    if below is not None:
+        case = _with_existing(case, below)
+    case = case.replace(years=list(window),
+                        supply=case.supply[case.supply["year"].isin(window)])
+    nm = build_model(prepare(case))
+    if above is not None:
+        m = nm.model
+        for var_name, _table in FACILITIES:
+            for (f, _t), v in getattr(m, var_name).items():
+                if not v.fixed and str(f) not in above["open"][var_name]:
+                    v.fix(0)
+        capacity = _capacities(nm)
+        for (k, lv, _t), v in m.site_level.items():
+            most = capacity.get((str(k), above["levels"].get(str(k))), 0.0)
+            if not v.fixed and capacity[(str(k), str(lv))] > most:
+                v.fix(0)
+    solved = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap,
+                        threads=threads)
+    if nm.interrupted:
+        raise KeyboardInterrupt  # (caught in HiGHS's thread: pass it on)
+    return nm, solved
+
+
+def _year_cost(nm: NetworkModel, year: int) -> float:
+    """Cost (CNY, not discounted) of ``year`` in the solved model ``nm``."""
+    return float(sum(c * (v.value or 0.0) for (_category, _member, t), pairs
+                     in nm.cost_terms.items() if t == year for c, v in pairs))
+
+
+def _capacities(nm: NetworkModel) -> dict[tuple[str, str], float]:
+    """Capacity (t/yr) of each (site, level)."""
+    levels = nm.data.levels
+    return {(str(k), str(lv)): float(cap) for k, lv, cap in zip(
+        levels["dismantling_site_id"], levels["level"], levels["capacity_t_per_yr"])}
 
 
 def year_by_year_plan(
@@ -84,10 +135,9 @@ def year_by_year_plan(
 
     ``time_limit`` (seconds) is shared among the years as they come: the first year
     gets ``FIRST_YEAR_WEIGHT`` shares, each later one share of what is left, and a year
-    done early leaves its time to the rest. Each year stops at ``mip_gap`` or
-    ``YEAR_GAP_FLOOR``, whichever is larger. There is no plan if a year finds none (it
-    is infeasible on top of the years before, or out of time). Ctrl-C raises
-    KeyboardInterrupt.
+    done early leaves its time to the rest. Each year stops at ``mip_gap``. There is no
+    plan if a year finds none (it is infeasible on top of the years before, or out of
+    time). Ctrl-C raises KeyboardInterrupt.
 
     Returns ``open`` (year -> model variable name -> facility ids open that year),
     ``levels`` (year -> site -> level), ``table`` (one row per year: status, the year's
@@ -95,13 +145,11 @@ def year_by_year_plan(
     capacity in t/yr), ``objective`` (their sum, CNY: the plan's cost in the whole
     case) and ``seconds``.
     """
-    from netopt.model.solve import run_solver
-
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
     weights = [FIRST_YEAR_WEIGHT] + [1.0] * (len(years) - 1)
     start = time.perf_counter()
-    current = case
+    chosen: dict[str, Any] | None = None  # what the year before opened
     result: dict[str, Any] = {"open": {}, "levels": {}}
     rows: list[dict[str, Any]] = []
     for position, year in enumerate(years):
@@ -110,26 +158,15 @@ def year_by_year_plan(
             left = time_limit - (time.perf_counter() - start)
             limit = max(1.0, left * weights[position] / sum(weights[position:]))
         clock = time.perf_counter()
-        nm = build_model(prepare(year_case(current, year)))
-        solved = run_solver(nm, time_limit=limit, mip_gap=max(mip_gap, YEAR_GAP_FLOOR),
-                            threads=threads)
-        if nm.interrupted:
-            raise KeyboardInterrupt  # (caught in HiGHS's thread: pass it on)
+        nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
+                                  threads=threads, below=chosen)
         if solved["status"] not in (OPTIMAL, TIME_LIMIT):
             return None
-        current, chosen = _carry_over(current, nm, year)
+        chosen = _chosen(nm, year)
         result["open"][year] = chosen["open"]
         result["levels"][year] = chosen["levels"]
-        capacity = nm.data.levels.set_index(["dismantling_site_id", "level"])[
-            "capacity_t_per_yr"]
-        rows.append({
-            "year": year, "status": solved["status"],
-            "objective_cny": factors[year] * solved["objective"], "gap": solved["gap"],
-            "seconds": time.perf_counter() - clock,
-            "facilities_open": sum(len(ids) for ids in chosen["open"].values()),
-            "site_capacity_t_per_yr": float(sum(capacity[(k, lv)]
-                                                for k, lv in chosen["levels"].items())),
-        })
+        rows.append(_year_row(nm, year, solved, factors[year] * _year_cost(nm, year),
+                              chosen, time.perf_counter() - clock))
         if progress is not None:
             progress({"time_s": time.perf_counter() - start, "objective": math.inf,
                       "bound": -math.inf, "gap": math.inf, "nodes": 0.0, "improved": 0.0,
@@ -138,6 +175,96 @@ def year_by_year_plan(
     result.update(table=table, objective=float(table["objective_cny"].sum()),
                   seconds=time.perf_counter() - start)
     return result
+
+
+def improve_year_by_year(
+    case: Case,
+    plan: dict[str, Any],
+    *,
+    window: int = 2,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """A plan of :func:`year_by_year_plan` improved ``window`` years at a time.
+
+    Each run of ``window`` consecutive years is solved again as one MIP, opening at
+    least what the year before it opens and at most what the year after it opens, so
+    that the plan stays a plan of the whole case; its new openings are kept if they cost
+    less. This undoes the first pass's myopia where it can: two years solved together
+    see that what the first opens, the second must keep. Sweeps go from the first years
+    to the last until one improves nothing; ``time_limit`` (seconds) is shared among the
+    windows of each sweep as they come. Returns a new plan, as
+    :func:`year_by_year_plan`'s, with the ``sweeps`` done.
+    """
+    years = list(case.years)
+    window = max(1, min(window, len(years)))
+    factors = discount_factors(years, case.parameters["discount_rate"])
+    start = time.perf_counter()
+    plan = {**plan, "open": dict(plan["open"]), "levels": dict(plan["levels"])}
+    rows = {row["year"]: row for row in plan["table"].to_dict("records")}
+
+    def neighbour(position: int) -> dict[str, Any] | None:
+        if not 0 <= position < len(years):
+            return None
+        return {"open": plan["open"][years[position]],
+                "levels": plan["levels"][years[position]]}
+
+    starts = list(range(len(years) - window + 1))
+    sweeps, improved, out_of_time = 0, True, False
+    while improved and not out_of_time:
+        improved = False
+        for number, first in enumerate(starts):
+            limit = None
+            if time_limit is not None:
+                left = time_limit - (time.perf_counter() - start)
+                if left < 1.0:
+                    out_of_time = True
+                    break
+                limit = left / (len(starts) - number)
+            clock = time.perf_counter()
+            span = years[first:first + window]
+            nm, solved = _solve_years(case, span, time_limit=limit, mip_gap=mip_gap,
+                                      threads=threads, below=neighbour(first - 1),
+                                      above=neighbour(first + window))
+            if solved["status"] in (OPTIMAL, TIME_LIMIT):
+                costs = {year: factors[year] * _year_cost(nm, year) for year in span}
+                before = sum(rows[year]["objective_cny"] for year in span)
+                if sum(costs.values()) < before - 1e-9 * max(1.0, abs(before)):
+                    seconds = time.perf_counter() - clock
+                    for year in span:
+                        chosen = _chosen(nm, year)
+                        plan["open"][year] = chosen["open"]
+                        plan["levels"][year] = chosen["levels"]
+                        rows[year] = _year_row(nm, year, solved, costs[year], chosen,
+                                               seconds)
+                    improved = True
+            if progress is not None:  # (the plan so far is a plan of the whole case)
+                progress({"time_s": time.perf_counter() - start,
+                          "objective": sum(row["objective_cny"] for row in rows.values()),
+                          "bound": -math.inf, "gap": math.inf, "nodes": 0.0,
+                          "improved": float(improved),
+                          "phase": f"starting plan, years {span[0]}-{span[-1]} again"})
+        else:
+            sweeps += 1
+    table = pd.DataFrame([rows[year] for year in years], columns=YEAR_BY_YEAR_COLUMNS)
+    plan.update(table=table, objective=float(table["objective_cny"].sum()),
+                seconds=plan.get("seconds", 0.0) + time.perf_counter() - start,
+                sweeps=sweeps)
+    return plan
+
+
+def _year_row(nm: NetworkModel, year: int, solved: dict[str, Any], cost: float,
+              chosen: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The plan's table row of ``year`` (``cost``: CNY, discounted as the whole case)."""
+    capacity = _capacities(nm)
+    return {"year": year, "status": solved["status"],
+            "objective_cny": cost, "gap": solved["gap"],
+            "seconds": seconds,
+            "facilities_open": sum(len(ids) for ids in chosen["open"].values()),
+            "site_capacity_t_per_yr": float(sum(capacity[(k, lv)]
+                                                for k, lv in chosen["levels"].items()))}
 
 
 def plan_values(nm: NetworkModel, plan: dict[str, Any]) -> dict[int, float]:

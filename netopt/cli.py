@@ -335,6 +335,13 @@ def run(
                                 threads=threads, solver=solver, progress=progress,
                                 year_bound=year_bound)
     print_plan(plan)
+    start_record = plan.meta.get("starting_plan")
+    if start_record is not None:
+        shown = {"year by year": start_record.get("year_by_year_cny"),
+                 "LP rounding": start_record.get("lp_rounding_cny")}
+        console.print("starting plans: " + ", ".join(
+            f"{name} {_money(cost)} {_MONEY_SCALE['unit']}" for name, cost in shown.items()
+            if cost is not None and math.isfinite(cost)), markup=False)
     if "year_bound" in plan.meta:
         by_year = plan.meta["year_bound"]
         if math.isfinite(by_year["bound_cny"]):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -66,7 +71,7 @@ def test_growth_year_by_year_is_the_optimum():
     assert whole_model_cost(growth(), plan) == pytest.approx(14000.0)
 
 
-def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch):
+def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch, tmp_path):
     case = trap()
     plan = year_by_year_plan(case, **EXACT)
     assert plan["levels"] == {2026: {"d2": "only"}, 2027: {"d1": "small", "d2": "only"}}
@@ -82,10 +87,18 @@ def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch)
     solved = netopt.solve(case, time_limit=60, **EXACT)
     assert solved.status == "optimal"
     assert solved.objective == pytest.approx(14000.0)
-    assert solved.meta["year_by_year"]["objective_cny"].tolist() == pytest.approx(
+    record = solved.meta["starting_plan"]
+    assert [row["objective_cny"] for row in record["years"]] == pytest.approx(
         [5000.0, 9000.0])
-    assert solved.meta["starting_plan"]["objective_cny"] == pytest.approx(14000.0)
-    assert "year_by_year_s" in solved.timings
+    assert record["year_by_year_cny"] == pytest.approx(14000.0)
+    assert record["objective_cny"] == pytest.approx(14000.0)
+    assert record["lp_rounding_cny"] >= 14000.0 - 1e-6
+    # plan.json carries the record
+    folder = solved.save(tmp_path / "plan")
+    saved = json.loads((folder / "plan.json").read_text())
+    assert saved["starting_plan"]["year_by_year_cny"] == pytest.approx(14000.0)
+    assert [row["year"] for row in saved["starting_plan"]["years"]] == [2026, 2027]
+    assert 0 < solved.timings["year_by_year_build_s"] <= solved.timings["year_by_year_s"]
 
 
 def test_two_years_solved_together_undo_the_trap():
@@ -156,3 +169,27 @@ def test_year_by_year_plan_fits_the_whole_case(tables):
                                                            abs=1e-6)
     if len(years) <= 2:  # the window is the whole case
         assert better["objective"] == pytest.approx(optimum.objective, rel=1e-6, abs=1e-6)
+
+
+def test_netopt_run_reports_the_starting_plans(tmp_path):
+    """The trap as a planner's folder, through the command line (in a subprocess with
+    the starting plans switched on for a model this small)."""
+    folder = tmp_path / "trap"
+    shutil.copytree(data_path("tiny/growth"), folder)
+    for name, line in (("dismantling_sites", "d2,Pre-treatment 2,A,31.0,120.0,100"),
+                       ("dismantling_levels", "d2,only,200,2900,0"),
+                       ("distances", "c1,d2,100\nd2,r1,100")):
+        with open(folder / f"{name}.csv", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    assert netopt.load_case(folder).content_hash() == trap().content_hash()
+    out = tmp_path / "out"
+    script = ("import sys, netopt.model.solve as s; s.HEURISTIC_MIN_BINARIES = 0; "
+              "from netopt.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", script, "run", str(folder), "--out",
+                             str(out), "--no-export", "--no-allocate"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "starting plans: year by year 14,000" in result.stdout
+    header = json.loads((out / "plan.json").read_text())
+    assert header["objective_cny"] == pytest.approx(14000.0)
+    assert header["starting_plan"]["year_by_year_cny"] == pytest.approx(14000.0)

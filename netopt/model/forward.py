@@ -41,6 +41,10 @@ FACILITIES = (("open_collection_point", "collection_points"),
 #: The first year's share of the time, against 1 for each later year: it decides the
 #: most (every later year builds on it) and, with nothing fixed, is the slowest to solve.
 FIRST_YEAR_WEIGHT = 3.0
+#: Each window of the second pass gets at least this many seconds (or what is left): a
+#: shorter solve rarely beats the first pass, so the early windows, whose openings the
+#: later years inherit, go first and get enough.
+WINDOW_MIN_SECONDS = 15.0
 
 YEAR_BY_YEAR_COLUMNS = ["year", "status", "objective_cny", "gap", "seconds",
                         "facilities_open", "site_capacity_t_per_yr"]
@@ -87,11 +91,13 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
     year after them), if given."""
     from netopt.model.solve import run_solver
 
+    clock = time.perf_counter()
     if below is not None:
         case = _with_existing(case, below)
     case = case.replace(years=list(window),
                         supply=case.supply[case.supply["year"].isin(window)])
     nm = build_model(prepare(case))
+    build_s = time.perf_counter() - clock
     if above is not None:
         m = nm.model
         for var_name, _table in FACILITIES:
@@ -105,6 +111,7 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
                 v.fix(0)
     solved = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap,
                         threads=threads)
+    solved["build_s"] = build_s
     if nm.interrupted:
         raise KeyboardInterrupt  # (caught in HiGHS's thread: pass it on)
     return nm, solved
@@ -143,14 +150,14 @@ def year_by_year_plan(
     ``levels`` (year -> site -> level), ``table`` (one row per year: status, the year's
     cost in CNY discounted to the first year, gap, seconds, facilities open, site
     capacity in t/yr), ``objective`` (their sum, CNY: the plan's cost in the whole
-    case) and ``seconds``.
+    case), ``seconds``, and ``build_s`` (of those, building the years' models).
     """
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
     weights = [FIRST_YEAR_WEIGHT] + [1.0] * (len(years) - 1)
     start = time.perf_counter()
     chosen: dict[str, Any] | None = None  # what the year before opened
-    result: dict[str, Any] = {"open": {}, "levels": {}}
+    result: dict[str, Any] = {"open": {}, "levels": {}, "build_s": 0.0}
     rows: list[dict[str, Any]] = []
     for position, year in enumerate(years):
         limit = None
@@ -160,6 +167,7 @@ def year_by_year_plan(
         clock = time.perf_counter()
         nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
                                   threads=threads, below=chosen)
+        result["build_s"] += solved["build_s"]
         if solved["status"] not in (OPTIMAL, TIME_LIMIT):
             return None
         chosen = _chosen(nm, year)
@@ -195,7 +203,8 @@ def improve_year_by_year(
     less. This undoes the first pass's myopia where it can: two years solved together
     see that what the first opens, the second must keep. Sweeps go from the first years
     to the last until one improves nothing; ``time_limit`` (seconds) is shared among the
-    windows of each sweep as they come. Returns a new plan, as
+    windows of each sweep as they come, each getting at least ``WINDOW_MIN_SECONDS``.
+    Returns a new plan, as
     :func:`year_by_year_plan`'s, with the ``sweeps`` done.
     """
     years = list(case.years)
@@ -222,12 +231,13 @@ def improve_year_by_year(
                 if left < 1.0:
                     out_of_time = True
                     break
-                limit = left / (len(starts) - number)
+                limit = max(left / (len(starts) - number), min(left, WINDOW_MIN_SECONDS))
             clock = time.perf_counter()
             span = years[first:first + window]
             nm, solved = _solve_years(case, span, time_limit=limit, mip_gap=mip_gap,
                                       threads=threads, below=neighbour(first - 1),
                                       above=neighbour(first + window))
+            plan["build_s"] = plan.get("build_s", 0.0) + solved["build_s"]
             if solved["status"] in (OPTIMAL, TIME_LIMIT):
                 costs = {year: factors[year] * _year_cost(nm, year) for year in span}
                 before = sum(rows[year]["objective_cny"] for year in span)

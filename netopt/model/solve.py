@@ -242,11 +242,12 @@ def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
 
 #: Share of a multi-year case's time limit the year-by-year starting plan may use, before
 #: the LP rounding (which then shares what is left with the search).
-YEAR_BY_YEAR_TIME_SHARE = 0.6
+YEAR_BY_YEAR_TIME_SHARE = 0.75
 #: ... of which the first pass, year by year, may use this share; two years at a time
-#: then improve it with the rest (default case, 300 s in all: CNY -1,354 M after the
-#: first pass, -1,369 M after the second, BENCHMARKS.md).
-FIRST_PASS_SHARE = 0.5
+#: then improve it with the rest. A year's MIP needs tens of seconds to be worth keeping
+#: (HiGHS's root alone takes about 15 s on a year of the default case), so the two
+#: passes take most of the limit: the LP rounding, on what is left, is the fallback.
+FIRST_PASS_SHARE = 0.6
 #: Its years stop at this gap, or the plan's if larger: a starting plan need not be proven.
 YEAR_BY_YEAR_GAP_FLOOR = 1e-3
 
@@ -294,6 +295,23 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
                   "phase": "starting plan"})
     return {**forward, "objective": objective, "values": values, "bound": -math.inf,
             "method": "year_by_year"}
+
+
+def _starting_plan_record(rounded: dict[str, Any] | None, forward: dict[str, Any] | None,
+                          ) -> dict[str, Any] | None:
+    """For ``plan.meta["starting_plan"]``: the starting plans' costs (CNY), which one the
+    search started from, and the year-by-year plan's table by year."""
+    if rounded is None and forward is None:
+        return None
+    best = _better_start(rounded, forward)
+    record: dict[str, Any] = {"method": best["method"], "objective_cny": best["objective"],
+                              "lp_rounding_cny": None if rounded is None
+                              else rounded["objective"]}
+    if forward is not None:
+        record.update(year_by_year_cny=forward["objective"],
+                      year_by_year_sweeps=forward.get("sweeps", 0),
+                      years=forward["table"].to_dict("records"))
+    return record
 
 
 def _better_start(rounded: dict[str, Any] | None, forward: dict[str, Any] | None,
@@ -533,7 +551,7 @@ def solve(
     start = time.perf_counter()
     nm = build_model(data)
     timings["build_s"] = time.perf_counter() - start
-    rounded, persistent, forward = None, None, None
+    rounded, persistent, forward, starting_record = None, None, None, None
     if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
@@ -547,6 +565,8 @@ def solve(
                                           mip_gap=mip_gap, threads=threads,
                                           progress=progress)
             timings["year_by_year_s"] = time.perf_counter() - start
+            if forward is not None:
+                timings["year_by_year_build_s"] = forward["build_s"]
             if time_limit is not None:
                 time_limit = max(1.0, time_limit - timings["year_by_year_s"])
         start = time.perf_counter()
@@ -560,6 +580,7 @@ def solve(
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])
+        starting_record = _starting_plan_record(rounded, forward)
         rounded = _better_start(rounded, forward)
     start = time.perf_counter()
     if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
@@ -612,9 +633,6 @@ def solve(
     if by_year is not None:
         plan.meta["year_bound"] = by_year
     plan.meta["mip_gap_requested"] = mip_gap
-    if rounded is not None:
-        plan.meta["starting_plan"] = {"method": rounded["method"],
-                                      "objective_cny": rounded["objective"]}
-    if forward is not None:
-        plan.meta["year_by_year"] = forward["table"]
+    if starting_record is not None:
+        plan.meta["starting_plan"] = starting_record
     return plan

@@ -128,11 +128,12 @@ def test_year_by_year_has_no_plan_when_a_year_is_infeasible():
     assert year_by_year_plan(netopt.load_case(data_path("tiny/infeasible")), **EXACT) is None
 
 
-def test_an_opening_budget_over_all_years_turns_it_off():
-    assert _year_by_year_applies(growth())
+def test_an_opening_budget_over_all_years_or_a_large_model_turns_it_off():
+    assert _year_by_year_applies(growth(), rows=20)
     assert not _year_by_year_applies(growth().replace(parameters={
-        "opening_budget_cny": 1e6}))
-    assert not _year_by_year_applies(netopt.load_case(data_path("tiny/basic")))
+        "opening_budget_cny": 1e6}), rows=20)
+    assert not _year_by_year_applies(netopt.load_case(data_path("tiny/basic")), rows=20)
+    assert not _year_by_year_applies(growth(), rows=solve_module.YEAR_BY_YEAR_MAX_ROWS + 1)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

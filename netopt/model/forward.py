@@ -15,9 +15,10 @@ less.
 
 The result is the search's starting plan, not its answer: :func:`netopt.solve` compares
 it with the LP-rounding plan of :mod:`netopt.model.heuristic` and hands the better one
-to HiGHS. On the default China case (300 s, one run) the first pass gives CNY -1,354 M
-in 120 s and the second -1,369 M in 180 s more, where the LP rounding's threshold search
-reaches -1,325 M in 150 s.
+to HiGHS. On the default China case, ``netopt.solve(case, time_limit=300)`` ends at
+CNY -1,369 M from this plan, against -1,325 M from the LP rounding alone in the same run
+(BENCHMARKS.md, ``benchmarks/starting_plan.py``). A year's MIP needs tens of seconds to
+be worth keeping, and runs differ by about 1 % as HiGHS stops at different points.
 """
 
 from __future__ import annotations

@@ -252,10 +252,19 @@ FIRST_PASS_SHARE = 0.6
 YEAR_BY_YEAR_GAP_FLOOR = 1e-3
 
 
-def _year_by_year_applies(case: Case) -> bool:
-    """A year-by-year plan needs years to go by, and no opening budget over all of
-    them (each year alone would spend the whole budget)."""
-    return len(case.years) > 1 and not math.isfinite(case.parameters["opening_budget_cny"])
+#: Models with more rows than this get no year-by-year plan: each year is then a MIP
+#: too large for its share of the limit. At 3,000 dealers (189,000 rows, 300 s) it
+#: gave CNY -230 M, and left the LP rounding no time for the relaxation: no bound. The
+#: LP rounding alone gave -387 M with the relaxation's bound (BENCHMARKS.md, issue 6).
+YEAR_BY_YEAR_MAX_ROWS = 100_000
+
+
+def _year_by_year_applies(case: Case, rows: int) -> bool:
+    """A year-by-year plan needs years to go by, no opening budget over all of them
+    (each year alone would spend the whole budget), and a model of at most
+    ``YEAR_BY_YEAR_MAX_ROWS`` rows."""
+    return (len(case.years) > 1 and rows <= YEAR_BY_YEAR_MAX_ROWS
+            and not math.isfinite(case.parameters["opening_budget_cny"]))
 
 
 def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
@@ -559,7 +568,8 @@ def solve(
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        if _year_by_year_applies(case):
+        rows = sum(len(c) for c in nm.model.component_objects(pyo.Constraint, active=True))
+        if _year_by_year_applies(case, rows):
             start = time.perf_counter()
             forward = _year_by_year_start(case, nm, persistent, time_limit=time_limit,
                                           mip_gap=mip_gap, threads=threads,

@@ -35,9 +35,15 @@ YEAR_BOUND_COLUMNS = ["year", "discount_factor", "status", "objective_cny", "bou
                       "seconds"]
 
 
+def years_case(case: Case, years: list[int]) -> Case:
+    """The case restricted to some of its years: their supply, with every facility and
+    parameter (costs discounted to the first of them)."""
+    return case.replace(years=list(years), supply=case.supply[case.supply["year"].isin(years)])
+
+
 def year_case(case: Case, year: int) -> Case:
     """The case restricted to one year: its supply, with every facility and parameter."""
-    return case.replace(years=[year], supply=case.supply[case.supply["year"] == year])
+    return years_case(case, [year])
 
 
 def _solve_year(case: Case, year: int, weight: float, time_limit: float | None,

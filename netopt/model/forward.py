@@ -31,7 +31,9 @@ from typing import Any
 import pandas as pd
 
 from netopt.case import Case
+from netopt.model.bounds import years_case
 from netopt.model.build import NetworkModel, build_model
+from netopt.model.heuristic import level_capacities
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import OPTIMAL, TIME_LIMIT
 
@@ -95,9 +97,7 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
     clock = time.perf_counter()
     if below is not None:
         case = _with_existing(case, below)
-    case = case.replace(years=list(window),
-                        supply=case.supply[case.supply["year"].isin(window)])
-    nm = build_model(prepare(case))
+    nm = build_model(prepare(years_case(case, window)))
     build_s = time.perf_counter() - clock
     if above is not None:
         m = nm.model
@@ -105,10 +105,10 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
             for (f, _t), v in getattr(m, var_name).items():
                 if not v.fixed and str(f) not in above["open"][var_name]:
                     v.fix(0)
-        capacity = _capacities(nm)
+        capacity = level_capacities(nm)
         for (k, lv, _t), v in m.site_level.items():
-            most = capacity.get((str(k), above["levels"].get(str(k))), 0.0)
-            if not v.fixed and capacity[(str(k), str(lv))] > most:
+            most = capacity[k].get(above["levels"].get(str(k)), 0.0)
+            if not v.fixed and capacity[k][lv] > most:
                 v.fix(0)
     solved = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap,
                         threads=threads)
@@ -122,13 +122,6 @@ def _year_cost(nm: NetworkModel, year: int) -> float:
     """Cost (CNY, not discounted) of ``year`` in the solved model ``nm``."""
     return float(sum(c * (v.value or 0.0) for (_category, _member, t), pairs
                      in nm.cost_terms.items() if t == year for c, v in pairs))
-
-
-def _capacities(nm: NetworkModel) -> dict[tuple[str, str], float]:
-    """Capacity (t/yr) of each (site, level)."""
-    levels = nm.data.levels
-    return {(str(k), str(lv)): float(cap) for k, lv, cap in zip(
-        levels["dismantling_site_id"], levels["level"], levels["capacity_t_per_yr"])}
 
 
 def year_by_year_plan(
@@ -269,12 +262,12 @@ def improve_year_by_year(
 def _year_row(nm: NetworkModel, year: int, solved: dict[str, Any], cost: float,
               chosen: dict[str, Any], seconds: float) -> dict[str, Any]:
     """The plan's table row of ``year`` (``cost``: CNY, discounted as the whole case)."""
-    capacity = _capacities(nm)
+    capacity = level_capacities(nm)
     return {"year": year, "status": solved["status"],
             "objective_cny": cost, "gap": solved["gap"],
             "seconds": seconds,
             "facilities_open": sum(len(ids) for ids in chosen["open"].values()),
-            "site_capacity_t_per_yr": float(sum(capacity[(k, lv)]
+            "site_capacity_t_per_yr": float(sum(capacity[k][lv]
                                                 for k, lv in chosen["levels"].items()))}
 
 

@@ -53,16 +53,22 @@ def _binaries(model: pyo.ConcreteModel) -> list:
             if v.is_binary() and not v.fixed]
 
 
+def model_rows(nm: NetworkModel) -> int:
+    """Number of constraint rows of the model."""
+    return sum(len(c) for c in nm.model.component_objects(pyo.Constraint, active=True))
+
+
 def _relaxed_capacity(nm: NetworkModel) -> dict[tuple[str, int], float]:
     """Each dismantling site's capacity (t/yr) in the solved relaxation, by year."""
     capacity: dict[tuple[str, int], float] = defaultdict(float)
-    cap_of = _level_capacities(nm)
+    cap_of = level_capacities(nm)
     for (k, lv, t), v in nm.model.site_level.items():
         capacity[(k, t)] += cap_of[k][lv] * (v.value or 0.0)
     return capacity
 
 
-def _level_capacities(nm: NetworkModel) -> dict[str, dict[str, float]]:
+def level_capacities(nm: NetworkModel) -> dict[str, dict[str, float]]:
+    """Capacity (t/yr) of each dismantling site's levels: site -> level -> t/yr."""
     levels = nm.data.levels
     cap_of: dict[str, dict[str, float]] = defaultdict(dict)  # site -> level -> t/yr
     for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
@@ -83,7 +89,7 @@ def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
     m = nm.model
     sites = nm.case.dismantling_sites
     chosen: dict[int, float] = {}
-    for k, by_level in _level_capacities(nm).items():
+    for k, by_level in level_capacities(nm).items():
         share = threshold if isinstance(threshold, (int, float)) else threshold[k]
         steps = [(0.0, None), *sorted((cap, lv) for lv, cap in by_level.items())]
         existing = sites.at[k, "existing_level"] if k in sites.index else ""
@@ -155,7 +161,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             persistent.update_variables(binaries)  # domains and fixings changed
         return run_solver(nm, threads=threads, persistent=persistent, **options)
 
-    rows = sum(len(c) for c in m.component_objects(pyo.Constraint, active=True))
+    rows = model_rows(nm)
     method = {"solver": "ipm"} if rows > RELAXATION_IPM_ROWS else {}
     for v in binaries:
         v.domain = pyo.UnitInterval
@@ -181,7 +187,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             if not v.fixed:
                 opened[id(v)] = 1.0 if (v.value or 0.0) > OPEN_TOLERANCE or v.lb == 1 else 0.0
     capacity = _relaxed_capacity(nm)
-    sites = list(_level_capacities(nm))
+    sites = list(level_capacities(nm))
     solved: dict[tuple, float] = {}  # level plan -> objective (inf: infeasible)
     best: dict[str, Any] = {"objective": float("inf"), "thresholds": None, "values": None}
     improvements: list[tuple[float, float]] = []  # (seconds, objective CNY)

@@ -287,9 +287,8 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
         if forward is None:
             return None
         left = None if budget is None else budget - (time.perf_counter() - clock)
-        if left is None or left >= 1.0:
-            forward = improve_year_by_year(case, forward, time_limit=left, mip_gap=year_gap,
-                                           threads=threads, progress=progress)
+        forward = improve_year_by_year(case, forward, time_limit=left, mip_gap=year_gap,
+                                       threads=threads, progress=progress)
     except KeyboardInterrupt:
         nm.interrupted = True
         return None
@@ -306,13 +305,12 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
             "method": "year_by_year"}
 
 
-def _starting_plan_record(rounded: dict[str, Any] | None, forward: dict[str, Any] | None,
-                          ) -> dict[str, Any] | None:
+def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] | None,
+                          forward: dict[str, Any] | None) -> dict[str, Any] | None:
     """For ``plan.meta["starting_plan"]``: the starting plans' costs (CNY), which one the
-    search started from, and the year-by-year plan's table by year."""
-    if rounded is None and forward is None:
+    search started from (``best``), and the year-by-year plan's table by year."""
+    if best is None:
         return None
-    best = _better_start(rounded, forward)
     record: dict[str, Any] = {"method": best["method"], "objective_cny": best["objective"],
                               "lp_rounding_cny": None if rounded is None
                               else rounded["objective"]}
@@ -564,12 +562,11 @@ def solve(
     if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
-        from netopt.model.heuristic import lp_rounding
+        from netopt.model.heuristic import lp_rounding, model_rows
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        rows = sum(len(c) for c in nm.model.component_objects(pyo.Constraint, active=True))
-        if _year_by_year_applies(case, rows):
+        if _year_by_year_applies(case, model_rows(nm)):
             start = time.perf_counter()
             forward = _year_by_year_start(case, nm, persistent, time_limit=time_limit,
                                           mip_gap=mip_gap, threads=threads,
@@ -590,8 +587,9 @@ def solve(
         timings["heuristic_s"] = time.perf_counter() - start
         if time_limit is not None:
             time_limit = max(1.0, time_limit - timings["heuristic_s"])
-        starting_record = _starting_plan_record(rounded, forward)
-        rounded = _better_start(rounded, forward)
+        best_start = _better_start(rounded, forward)
+        starting_record = _starting_plan_record(best_start, rounded, forward)
+        rounded = best_start
     start = time.perf_counter()
     if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
         result = {"status": NO_SOLUTION, "termination": "interrupted",

@@ -198,8 +198,7 @@ def improve_year_by_year(
     see that what the first opens, the second must keep. Sweeps go from the first years
     to the last until one improves nothing; ``time_limit`` (seconds) is shared among the
     windows of each sweep as they come, each getting at least ``WINDOW_MIN_SECONDS``.
-    Returns a new plan, as
-    :func:`year_by_year_plan`'s, with the ``sweeps`` done.
+    Returns a new plan, as :func:`year_by_year_plan`'s, with the ``sweeps`` done.
     """
     years = list(case.years)
     window = max(1, min(window, len(years)))

@@ -13,6 +13,10 @@ In one run, on the same machine:
 picks its own: a tenth of the plan's gap, at most 1 %).
 
     python benchmarks/year_bound.py --time-limit 300 --threads 2 --plan
+    python benchmarks/year_bound.py --relaxation-only --years 2026 2030 2035
+
+``--relaxation-only`` prints row 1 alone, and with ``--years`` also the relaxation and
+the proven optimum (or best bound within ``--time-limit``) of each of those years alone.
 
 Prints Markdown tables for BENCHMARKS.md (CNY, discounted; negative: the network earns
 more than it spends).
@@ -27,7 +31,7 @@ import pyomo.environ as pyo
 
 import netopt
 from netopt.datasets import data_path
-from netopt.model.bounds import year_relaxation_bound
+from netopt.model.bounds import year_case, year_relaxation_bound
 from netopt.model.build import build_model
 from netopt.model.heuristic import _binaries
 from netopt.model.network import prepare
@@ -53,12 +57,33 @@ def main() -> None:
                         help="relative gap at which each year stops (bound rows)")
     parser.add_argument("--plan", action="store_true",
                         help="also solve with netopt.solve(..., year_bound=time limit)")
+    parser.add_argument("--relaxation-only", action="store_true",
+                        help="only the relaxation (and, with --years, single years)")
+    parser.add_argument("--years", type=int, nargs="*", default=[],
+                        help="with --relaxation-only: years to relax and solve alone")
     args = parser.parse_args()
     case = netopt.load_case(args.case)
 
     rows = []
     value, seconds = relaxation_bound(case, args.threads)
     rows.append(("relaxation of the whole model", value, seconds))
+    if args.relaxation_only:
+        print("| bound | CNY | seconds |\n|---|---:|---:|")
+        print(f"| {rows[0][0]} | {value:,.0f} | {seconds:.1f} |")
+        if args.years:
+            print("\n| year alone | relaxation CNY | relaxation s | MIP status | MIP CNY | "
+                  "MIP bound CNY | MIP s |\n|---|---:|---:|---|---:|---:|---:|")
+        for year in args.years:
+            alone = year_case(case, year)
+            relaxed, relax_s = relaxation_bound(alone, args.threads)
+            start = time.perf_counter()
+            nm = build_model(prepare(alone))
+            solved = run_solver(nm, time_limit=args.time_limit, threads=args.threads,
+                                mip_gap=args.year_gap)
+            print(f"| {year} | {relaxed:,.0f} | {relax_s:.1f} | {solved['status']} | "
+                  f"{solved['objective']:,.0f} | {solved['bound']:,.0f} | "
+                  f"{time.perf_counter() - start:.1f} |")
+        return
     tables = {}
     for label, workers in (("years one after another", 1), ("two years side by side", 2)):
         start = time.perf_counter()

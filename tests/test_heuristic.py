@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import netopt
@@ -12,9 +13,28 @@ from netopt.model.network import prepare
 from tests.invariants import check_plan
 
 
-def growth_model(**parameters):
-    """tiny/growth: one site with levels small (200 t/yr) and large (400 t/yr)."""
+def growth_model(decoy: bool = True, **parameters):
+    """tiny/growth: one site with levels small (200 t/yr) and large (400 t/yr), and a
+    second source s2 beside s1 with 300 t a year of a chemistry worth nothing (no
+    revenue, free to outsource), so that every plan outsources it and the optimum stays
+    the README's 14,000 CNY. s2 could reach d1, though: the relaxation may not cut d1's
+    capacity down to s1's supply (100 t in 2026), and so it opens half a small level in
+    2026, which the rounding below is about. ``decoy=False``: tiny/growth alone."""
     case = netopt.load_case(data_path("tiny/growth"))
+    if not decoy:
+        case = case.replace(parameters=parameters) if parameters else case
+        return case, build_model(prepare(case))
+    sources = pd.concat([case.sources, case.sources.rename(index={"s1": "s2"})])
+    sources.index.name = case.sources.index.name
+    supply = pd.concat([case.supply, pd.DataFrame({
+        "source_id": "s2", "chemistry": "WORTHLESS", "year": [2026, 2027],
+        "tonnes": 300.0})], ignore_index=True)
+    worthless = case.chemistries.loc[["NMC"]].rename(index={"NMC": "WORTHLESS"})
+    worthless.loc[:, ["recycling_revenue_cny_per_t", "outsourcing_cost_cny_per_t"]] = 0.0
+    distances = pd.concat([case.distances, pd.DataFrame(
+        {"origin_id": ["s2"], "destination_id": ["c1"], "km": [0.0]})], ignore_index=True)
+    case = case.replace(sources=sources, supply=supply, distances=distances,
+                        chemistries=pd.concat([case.chemistries, worthless]))
     if parameters:
         case = case.replace(parameters=parameters)
     return case, build_model(prepare(case))
@@ -69,12 +89,14 @@ def test_threshold_search_finds_the_hand_solved_optimum():
     check_plan(case, plan)
 
 
-def test_threshold_search_skips_infeasible_roundings():
-    """Without outsourcing, closing the site in 2026 leaves 100 t with nowhere to go: that
-    rounding is infeasible, and the search still ends at the optimum."""
-    _case, nm = growth_model(allow_outsourcing=False)
+def test_threshold_search_without_outsourcing():
+    """Without outsourcing every tonne must be taken in. The site's capacity then counts
+    only up to the 100 t that reach it in 2026, so the relaxation opens the small level
+    in full (nothing to round), and the first plan is the optimum."""
+    _case, nm = growth_model(decoy=False, allow_outsourcing=False)
     rounded = lp_rounding(nm, mip_gap=0.0)
     assert rounded["objective"] == pytest.approx(14000.0)
+    assert rounded["bound"] == pytest.approx(14000.0)
 
 
 def test_search_stops_at_the_gap():

@@ -357,3 +357,23 @@ def test_capacity_cover_by_hand():
     assert not hasattr(build_model(prepare(case)).model, "collection_cover")
     assert not hasattr(build_model(prepare(case.replace(
         parameters={"allow_outsourcing": False})), elastic=True).model, "collection_cover")
+
+
+def test_relaxation_counts_a_site_only_up_to_the_supply_that_reaches_it():
+    """tiny/basic relaxed. 150 t can reach d1 (s1 100 t, s2 50 t, each through c1 or
+    c2), far below its 500 t level, so its capacity row counts the level as 150 t and each
+    point's link to it as 150 t: taking all 150 t in needs d1 open in full. Splitting
+    each source half and half over c1 and c2 would otherwise open c1, c2 and d1 by half:
+    1,000 + 2,500 + 1,500 (10 CNY/t) + 750 (the 10 km legs) = 5,750 CNY, under the
+    hand-solved optimum of 8,000. With the reach, the relaxation is the optimum."""
+    import pyomo.environ as pyo
+
+    from netopt.model.build import build_model
+    from netopt.model.network import prepare
+    from netopt.model.solve import run_solver
+
+    case = netopt.load_case(data_path("tiny/basic"))
+    nm = build_model(prepare(case))
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(nm.model)
+    assert run_solver(nm)["objective"] == pytest.approx(8000.0)
+    assert pyo.value(nm.model.site_level["d1", "L1", 2026]) == pytest.approx(1.0)

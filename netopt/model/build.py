@@ -19,8 +19,12 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
     site_balance[k,p,t]       inflow[k,p,t] = sum_r x[k,r,p,t] + sum_u x[k,u,p,t]
     collection_capacity[j,t]  sum_i S[i,t] y[i,j,t] <= cap_j open[j,t]
     collection_link[i,j,t]    y[i,j,t] <= open[j,t]                  (strong linking)
-    site_link_collection[j,k,t] sum_p x[j,k,p,t] <= min(cap_j, max_l cap_kl) sum_l level[k,l,t]
-    site_capacity[k,t]        sum_p inflow[k,p,t] <= sum_l cap_kl site_level[k,l,t]
+    site_link_collection[j,k,t] sum_p x[j,k,p,t]
+                              <= min(cap_j, max_l cap_kl, R_jt) sum_l level[k,l,t]
+    site_capacity[k,t]        sum_p inflow[k,p,t] <= sum_l min(cap_kl, R_kt) site_level[k,l,t]
+                              (R_jt, R_kt: the supply of year t of the sources that can
+                              reach point j or site k; nothing more can arrive, and early
+                              on it is far less than a module: a much tighter relaxation)
     site_one_level[k,t]       sum_l site_level[k,l,t] <= 1
     site_no_shrink[k,t]       capacity in t >= capacity in t-1
     collection_cover[t]       sum_j cap_j open[j,t] (+ capacity of sites sources ship to
@@ -362,11 +366,29 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         )
         site_slack = slack("site_capacity", [(k, t) for k in sites.index for t in years])
 
+        # A site can take in no more than the supply of the sources that can reach it
+        # that year (through a collection point or direct): in its capacity row, a
+        # level's capacity counts up to that much. Early on, with little supply, that is
+        # far less than a module, and the relaxation must then open a site in full to
+        # take a region's supply, not a sliver of it (issue 2, BENCHMARKS.md).
+        sites_of_point: dict[str, set[str]] = defaultdict(set)
+        for j, k, _p, _t in flow_index["collection_site"]:
+            sites_of_point[j].add(k)
+        reaching: dict[tuple[str, int], set[str]] = defaultdict(set)  # sources by site
+        for leg in FIRST_LEGS:
+            for i, d, t in ship_index[leg]:
+                for k in (sites_of_point[d] if leg == "source_collection" else (d,)):
+                    reaching[(k, t)].add(i)
+        site_reach = {(k, t): sum(source_total[(i, t)] for i in sources)
+                      for (k, t), sources in reaching.items()}
+
         def site_capacity_rule(_, k, t):
             inflow = in_total.get((k, t), [])
             if not inflow:
                 return pyo.Constraint.Skip
-            rhs = site_cap_expr(k, t)
+            reach = site_reach.get((k, t), 0.0)
+            rhs = linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
+                             [min(cap, reach) for _lv, cap in by_site[k]])
             if site_slack is not None:
                 rhs = rhs + site_slack[k, t]
             return terms_sum(inflow) <= rhs
@@ -384,9 +406,15 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 j, k, _p, t = key
                 to_site[(j, k, t)].append(flow["collection_site"][key])
 
+            # a point can pass on no more than the supply of the sources that reach it
+            # that year: in the early years, far less than its capacity
+            reachable = {key: sum(co for co, _v in terms) for key, terms in in_total.items()}
+
             def site_link_collection_rule(_, j, k, t):
                 # (the elastic model may exceed a point's capacity: use the site's only)
-                bound = max_level[k] if elastic else min(cap_j[j], max_level[k])
+                bound = min(max_level[k], reachable.get((j, t), 0.0))
+                if not elastic:
+                    bound = min(bound, cap_j[j])
                 return linear_sum(to_site[(j, k, t)] + [
                     m.site_level[k, lv, t] for lv, _c in by_site[k]],
                     [1.0] * len(to_site[(j, k, t)]) + [-bound] * len(by_site[k])) <= 0

@@ -16,7 +16,9 @@ picks its own: a tenth of the plan's gap, at most 1 %).
     python benchmarks/year_bound.py --relaxation-only --years 2026 2030 2035
 
 ``--relaxation-only`` prints row 1 alone, and with ``--years`` also the relaxation and
-the proven optimum (or best bound within ``--time-limit``) of each of those years alone.
+the proven optimum (or best bound within ``--time-limit``) of each of those years alone;
+``--where`` adds each year's relaxation with its best plan's site levels fixed, then
+with its collection points fixed: which of the two the relaxation's gap is in.
 
 Prints Markdown tables for BENCHMARKS.md (CNY, discounted; negative: the network earns
 more than it spends).
@@ -61,6 +63,9 @@ def main() -> None:
                         help="only the relaxation (and, with --years, single years)")
     parser.add_argument("--years", type=int, nargs="*", default=[],
                         help="with --relaxation-only: years to relax and solve alone")
+    parser.add_argument("--where", action="store_true",
+                        help="with --years: also relax each year with its best plan's "
+                        "site levels fixed, then with its collection points fixed")
     args = parser.parse_args()
     case = netopt.load_case(args.case)
 
@@ -83,6 +88,18 @@ def main() -> None:
             print(f"| {year} | {relaxed:,.0f} | {relax_s:.1f} | {solved['status']} | "
                   f"{solved['objective']:,.0f} | {solved['bound']:,.0f} | "
                   f"{time.perf_counter() - start:.1f} |")
+            if args.where:
+                best = {v.name: round(v.value) for v in _binaries(nm.model)}
+                for group in ("site_level", "open_collection_point"):
+                    fixed = build_model(prepare(alone))
+                    for v in _binaries(fixed.model):
+                        if v.parent_component().name == group:
+                            v.fix(best[v.name])
+                        else:
+                            v.domain = pyo.UnitInterval
+                    value = run_solver(fixed, threads=args.threads)["objective"]
+                    print(f"|   relaxed with the best plan's {group} fixed | {value:,.0f} "
+                          "| | | | | |")
         return
     tables = {}
     for label, workers in (("years one after another", 1), ("two years side by side", 2)):

@@ -12,9 +12,9 @@ exactly the capacity it uses, while the year-by-year bound pays for whole levels
 every year and gives up only the link between the years. Each year is a MIP about a
 tenth of the whole, and HiGHS's search proves far more on ten small trees than on one
 large one. On the default China case (BENCHMARKS.md, ``benchmarks/year_bound.py``) the
-relaxation's bound is CNY -1.66 bn; two years side by side for 300 s in all give
--1.53 bn, and one after another with 60 s each -1.48 bn, against a best plan of
--1.33 bn.
+relaxation's bound was CNY -1.66 bn (-1.60 bn since a site's capacity counts only up to
+the supply that can reach it); two years side by side for 300 s in all give -1.53 bn,
+and one after another with 60 s each -1.48 bn, against a best plan of -1.37 bn.
 """
 
 from __future__ import annotations

@@ -21,9 +21,15 @@ def growth_model(decoy: bool = True, **parameters):
     capacity down to s1's supply (100 t in 2026), and so it opens half a small level in
     2026, which the rounding below is about. ``decoy=False``: tiny/growth alone."""
     case = netopt.load_case(data_path("tiny/growth"))
-    if not decoy:
-        case = case.replace(parameters=parameters) if parameters else case
-        return case, build_model(prepare(case))
+    if decoy:
+        case = _with_decoy(case)
+    if parameters:
+        case = case.replace(parameters=parameters)
+    return case, build_model(prepare(case))
+
+
+def _with_decoy(case):
+    """tiny/growth with source s2 of the worthless chemistry (see growth_model)."""
     sources = pd.concat([case.sources, case.sources.rename(index={"s1": "s2"})])
     sources.index.name = case.sources.index.name
     supply = pd.concat([case.supply, pd.DataFrame({
@@ -33,11 +39,8 @@ def growth_model(decoy: bool = True, **parameters):
     worthless.loc[:, ["recycling_revenue_cny_per_t", "outsourcing_cost_cny_per_t"]] = 0.0
     distances = pd.concat([case.distances, pd.DataFrame(
         {"origin_id": ["s2"], "destination_id": ["c1"], "km": [0.0]})], ignore_index=True)
-    case = case.replace(sources=sources, supply=supply, distances=distances,
+    return case.replace(sources=sources, supply=supply, distances=distances,
                         chemistries=pd.concat([case.chemistries, worthless]))
-    if parameters:
-        case = case.replace(parameters=parameters)
-    return case, build_model(prepare(case))
 
 
 def picked(nm, chosen) -> dict[int, str | None]:

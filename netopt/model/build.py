@@ -343,9 +343,10 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                               levels["capacity_t_per_yr"]):
             by_site[k].append((lv, float(cap)))
 
-        def site_cap_expr(k, t):
+        def site_cap_expr(k, t, at_most=math.inf):
+            """Site k's capacity in year t, each level's counted up to ``at_most`` t/yr."""
             return linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
-                              [cap for _lv, cap in by_site[k]])
+                              [min(cap, at_most) for _lv, cap in by_site[k]])
 
         m.site_one_level = pyo.Constraint(
             [(k, t) for k in sites.index for t in years],
@@ -386,9 +387,7 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
             inflow = in_total.get((k, t), [])
             if not inflow:
                 return pyo.Constraint.Skip
-            reach = site_reach.get((k, t), 0.0)
-            rhs = linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
-                             [min(cap, reach) for _lv, cap in by_site[k]])
+            rhs = site_cap_expr(k, t, at_most=site_reach.get((k, t), 0.0))
             if site_slack is not None:
                 rhs = rhs + site_slack[k, t]
             return terms_sum(inflow) <= rhs
@@ -406,13 +405,12 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 j, k, _p, t = key
                 to_site[(j, k, t)].append(flow["collection_site"][key])
 
-            # a point can pass on no more than the supply of the sources that reach it
-            # that year: in the early years, far less than its capacity
-            reachable = {key: sum(co for co, _v in terms) for key, terms in in_total.items()}
-
             def site_link_collection_rule(_, j, k, t):
-                # (the elastic model may exceed a point's capacity: use the site's only)
-                bound = min(max_level[k], reachable.get((j, t), 0.0))
+                # a point can pass on no more than the supply of the sources that reach
+                # it that year (its inflow's coefficients): early on, far less than its
+                # capacity. (The elastic model may exceed a point's capacity.)
+                reach = sum(co for co, _v in in_total.get((j, t), []))
+                bound = min(max_level[k], reach)
                 if not elastic:
                     bound = min(bound, cap_j[j])
                 return linear_sum(to_site[(j, k, t)] + [

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -99,6 +100,39 @@ def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch,
     assert saved["starting_plan"]["year_by_year_cny"] == pytest.approx(14000.0)
     assert [row["year"] for row in saved["starting_plan"]["years"]] == [2026, 2027]
     assert 0 < solved.timings["year_by_year_build_s"] <= solved.timings["year_by_year_s"]
+
+
+def test_the_time_limit_counts_from_the_call(monkeypatch):
+    """Building the model, the starting plans and the search share one time limit, less
+    the extraction's reserve: a slow build leaves every solve less time."""
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
+    build, run = solve_module.build_model, solve_module.run_solver
+
+    def slow_build(data, **options):
+        time.sleep(2.0)
+        return build(data, **options)
+
+    ends = []  # when each solve's time limit would run out, by the clock
+
+    def timed_run(nm, **options):
+        if options.get("time_limit") is not None:
+            ends.append(time.perf_counter() + options["time_limit"])
+        return run(nm, **options)
+
+    monkeypatch.setattr(solve_module, "build_model", slow_build)
+    monkeypatch.setattr(solve_module, "run_solver", timed_run)
+    limit, case = 60.0, trap()
+    called = time.perf_counter()
+    solved = netopt.solve(case, time_limit=limit, **EXACT)
+    assert solved.objective == pytest.approx(14000.0)
+    timings = solved.timings
+    assert timings["build_s"] >= 2.0
+    assert {"year_by_year_s", "heuristic_s"} <= set(timings)
+    reserve = solve_module.EXTRACT_RESERVE * (timings["prepare_s"] + timings["build_s"])
+    # the years, the LP rounding's solves and the search: all within the limit less the
+    # reserve (before, the search had the limit less the starting plans, from its start)
+    assert len(ends) >= 4
+    assert max(ends) <= called + limit - reserve + 0.05
 
 
 def test_two_years_solved_together_undo_the_trap():

@@ -290,8 +290,9 @@ def run(
                                              "out/<case> folder).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
     time_limit: Annotated[float | None, typer.Option(
-        help="Solver time limit in seconds (0: none); a plan stopped by it says so, with "
-        "its gap, in every output.")] = 300.0,
+        help="Time limit in seconds (0: none), counted from the start: building the "
+        "model, the starting plans and the search share it. A plan stopped by it says so, "
+        "with its gap, in every output.")] = 300.0,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap to stop at.")] = 1e-4,
     threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
     solver: Annotated[str, typer.Option(help="MIP solver (pyomo name).")] = "highs",

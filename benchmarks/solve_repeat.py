@@ -1,6 +1,7 @@
 """``netopt.solve`` on a case, repeated: plan, bound, gap, seconds and where they went.
 
     python benchmarks/solve_repeat.py --time-limit 300 --threads 2 --repeat 2
+    python benchmarks/solve_repeat.py --time-limit 200 --year-bound 100
 
 To compare two commits side by side in one run, check the older one out beside the
 repository (``git worktree add ../before COMMIT``) and alternate:
@@ -25,6 +26,8 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--year-bound", type=float, default=None,
+                        help="seconds for the year-by-year bound after the search")
     args = parser.parse_args()
     case = netopt.load_case(args.case)
     print(f"netopt from {netopt.__file__}\n")
@@ -34,7 +37,8 @@ def main() -> None:
     rows = []
     for run in range(1, args.repeat + 1):
         start = time.perf_counter()
-        plan = netopt.solve(case, time_limit=args.time_limit, threads=args.threads)
+        plan = netopt.solve(case, time_limit=args.time_limit, threads=args.threads,
+                            year_bound=args.year_bound)
         total = time.perf_counter() - start
         timings = plan.timings
         taken = (plan.meta.get("starting_plan") or {}).get("method", "-")

@@ -40,6 +40,17 @@ SOURCE_COLUMNS = ["id", "name", "kind", "member", "lat", "lon", "year", "supply_
 SITE_COLUMNS = ["kind", "id", "name", "member", "lat", "lon", "year", "opened", "level",
                 "capacity_t_per_yr", "throughput_t", "utilisation"]
 OUTSOURCED_COLUMNS = ["place", "id", "chemistry", "condition", "year", "tonnes"]
+
+#: Each leg of ``Plan.flows`` -> (origin kind, destination kind): "source" is a row of
+#: ``Plan.sources``, the others a ``kind`` of ``Plan.sites``. The model's legs, in order.
+LEG_ENDS = {
+    "source_collection": ("source", "collection_point"),
+    "collection_site": ("collection_point", "dismantling_site"),
+    "source_site": ("source", "dismantling_site"),
+    "site_recycler": ("dismantling_site", "recycler"),
+    "site_reuse": ("dismantling_site", "reuse_outlet"),
+}
+
 FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year", "tonnes",
                 "km", "tkm", "transport_cost_cny"]
 

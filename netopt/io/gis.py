@@ -41,6 +41,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point
 
+from netopt.plan import LEG_ENDS
+
 CRS = "EPSG:4326"
 
 #: Site kind in ``Plan.sites`` -> layer name.
@@ -51,15 +53,6 @@ SITE_LAYERS = {
     "reuse_outlet": "reuse_outlets",
 }
 LAYERS = ("sources", *SITE_LAYERS.values(), "flows")
-
-#: Flow leg -> (origin kind, destination kind); "source" means a row of ``Plan.sources``.
-LEG_ENDS = {
-    "source_collection": ("source", "collection_point"),
-    "collection_site": ("collection_point", "dismantling_site"),
-    "source_site": ("source", "dismantling_site"),
-    "site_recycler": ("dismantling_site", "recycler"),
-    "site_reuse": ("dismantling_site", "reuse_outlet"),
-}
 
 #: Display colours (R, G, B) shared by the QGIS styles and the maps.
 KIND_COLORS = {

@@ -57,6 +57,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from netopt.case import Case
 from netopt.model.network import NetworkData, prepare
+from netopt.plan import LEG_ENDS
 
 #: Penalty (CNY per unit of slack) of the elastic model: large against any real cost.
 ELASTIC_PENALTY = 1e9
@@ -67,7 +68,7 @@ ELASTIC_PENALTY = 1e9
 #: the supply that cannot be served (a tonne moved 1,000 km emits about 0.1 tCO2e).
 SLACK_WEIGHT = {"supply": 1000.0, "opening_budget": 1e-3}
 
-FLOW_LEGS = ("source_collection", "collection_site", "source_site", "site_recycler", "site_reuse")
+FLOW_LEGS = tuple(LEG_ENDS)  # the Plan's legs: source_collection, ..., site_reuse
 FIRST_LEGS = ("source_collection", "source_site")  # a source's whole mix, as shares
 LATER_LEGS = ("collection_site", "site_recycler", "site_reuse")  # product by product
 

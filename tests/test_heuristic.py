@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyomo.environ as pyo
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import netopt
 from netopt.datasets import data_path
@@ -11,6 +13,7 @@ from netopt.model.build import build_model
 from netopt.model.heuristic import load_values, lp_rounding, round_levels
 from netopt.model.network import prepare
 from tests.invariants import check_plan
+from tests.strategies import case_tables
 
 
 def growth_model(decoy: bool = True, **parameters):
@@ -182,3 +185,91 @@ def test_search_result_completed_by_the_starting_plan(search, expected):
         assert result[key] == pytest.approx(expected[key])
     assert result["gap"] == pytest.approx(abs(expected["objective"] - expected["bound"])
                                           / abs(expected["objective"]))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_relaxation_by_year_by_hand(workers):
+    """tiny/growth, each year's relaxation on its own. 2026: c1 (1,000), the small level in
+    full, since it counts only the 100 t that reach it (3,000), and 100 t at 10 CNY/t;
+    2027: c1, the large level in full (5,000: it counts 300 t; the small one 200 t), and
+    300 t at 10 CNY/t. 5,000 + 9,000 = 14,000, the optimum: here nothing links the years.
+    Alike with the years solved in two worker processes."""
+    from netopt.model.heuristic import relaxation_by_year
+
+    _case, nm = growth_model(decoy=False)
+    relaxed = relaxation_by_year(nm, workers=workers)
+    assert relaxed["bound"] == pytest.approx(14000.0)
+    assert relaxed["capacity"][("d1", 2026)] == pytest.approx(200.0)
+    assert relaxed["capacity"][("d1", 2027)] == pytest.approx(400.0)
+    assert {("open_collection_point", "c1", 2026),
+            ("open_collection_point", "c1", 2027)} <= relaxed["openings"]
+
+
+def test_relaxation_by_year_opens_from_the_first_year_used(monkeypatch):
+    """A facility that the years' relaxations use in 2026 but not in 2027 stays open in
+    the rounded plan's 2027 too (open stays open): tiny/growth with its supply falling
+    to nothing in 2027, rounded through the by-year path."""
+    import netopt.model.heuristic as heuristic_module
+
+    monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
+    case = netopt.load_case(data_path("tiny/growth"))
+    supply = case.supply.assign(tonnes=case.supply["tonnes"].where(
+        case.supply["year"] == 2026, 0.0))
+    case = case.replace(supply=supply)
+    nm = build_model(prepare(case))
+    relaxed = heuristic_module.relaxation_by_year(nm)
+    assert ("open_collection_point", "c1", 2026) in relaxed["openings"]
+    assert ("open_collection_point", "c1", 2027) not in relaxed["openings"]
+    rounded = lp_rounding(nm, mip_gap=0.0)
+    load_values(nm, rounded["values"])
+    assert [round(nm.model.open_collection_point["c1", t].value) for t in (2026, 2027)] \
+        == [1, 1]
+    # hand: c1 two years (2,000), the small level both years (never shrinks: 6,000),
+    # 100 t at 10 CNY/t
+    assert rounded["objective"] == pytest.approx(9000.0)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case_tables(max_years=3))
+def test_relaxation_by_year_bounds_the_whole_relaxation(tables):
+    """Each year's relaxation on its own drops the rows that link the years, so the
+    discounted sum of their optima is no more than the whole model's relaxation."""
+    import pyomo.environ as pyo
+
+    from netopt.case import case_from_frames
+    from netopt.model.heuristic import _binaries, relaxation_by_year
+    from netopt.model.solve import run_solver
+
+    nm = build_model(prepare(case_from_frames(tables)))
+    by_year = relaxation_by_year(nm)
+    for v in _binaries(nm.model):
+        v.domain = pyo.UnitInterval
+    whole = run_solver(nm)
+    if whole["status"] == "infeasible":
+        return
+    assert whole["status"] == "optimal" and by_year is not None
+    assert by_year["bound"] <= whole["objective"] + 1e-6 * max(1.0, abs(whole["objective"]))
+
+
+@pytest.mark.parametrize("s2_ships,expected", [
+    # s2 ships only through c2, which the relaxation opens 0.3: c2 opens to cover it
+    ({"c1": 0.0, "c2": 0.3}, {"c1", "c2"}),
+    # s2 ships partly through c1 (opened 0.8, kept): c2 is not needed
+    ({"c1": 0.5, "c2": 0.3}, {"c1"}),
+])
+def test_cover_rule_by_hand(s2_ships, expected):
+    """The "cover" rule on relaxed values set by hand (tiny/basic, one year): c1 opened
+    0.8 (at least 0.7: kept), c2 0.3; s1 ships everything through c1."""
+    from netopt.model.heuristic import _covering_points
+
+    nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
+    m = nm.model
+    (year,) = nm.data.years
+    for v in m.component_data_objects(pyo.Var):
+        v.set_value(0.0, skip_validation=True)
+    m.open_collection_point["c1", year].set_value(0.8)
+    m.open_collection_point["c2", year].set_value(0.3)
+    m.ship_source_collection["s1", "c1", year].set_value(1.0)
+    for point, share in s2_ships.items():
+        m.ship_source_collection["s2", point, year].set_value(share)
+    assert _covering_points(nm) == {("open_collection_point", j, year) for j in expected}

@@ -290,20 +290,23 @@ def test_chain_without_sites_warns():
     assert set(plan.flows["leg"]) == {"source_collection"}
 
 
-@pytest.mark.parametrize("relaxation", ["choose", "ipm"])
+@pytest.mark.parametrize("relaxation", ["choose", "ipm", "by_year"])
 @pytest.mark.parametrize("name,optimum", [("tiny/basic", 8000.0), ("tiny/growth", 14000.0)])
 def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, optimum,
                                                          relaxation):
     """The path large models take (LP-rounding start on one persistent HiGHS, offered
     to the search as its first plan) on cases small enough to solve by hand, also with
     the relaxation by interior point as for the largest models (a persistent HiGHS keeps
-    its options between solves: the search must not inherit the relaxation's)."""
+    its options between solves: the search must not inherit the relaxation's), and with
+    the relaxation taken one year at a time as for models over 100,000 rows."""
     import netopt.model.heuristic as heuristic_module
     import netopt.model.solve as solve_module
 
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
     if relaxation == "ipm":
         monkeypatch.setattr(heuristic_module, "RELAXATION_IPM_ROWS", 0)
+    if relaxation == "by_year":
+        monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
     seen = []
     case = netopt.load_case(data_path(name))
     plan = solve_checked(case, progress=seen.append)

@@ -21,9 +21,11 @@ Every case runs in a fresh Python process (``python benchmarks/scale.py --one N`
 its peak memory is its own: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (KiB on
 Linux) read in the child right after ``netopt.solve`` returns (case generation
 included) and again at the child's end (after the raw-highspy run and the size count,
-which build the pyomo model again). The parent also watches the child's VmHWM in
-``/proc`` and stops it above ``--max-rss-gb``, so that a case too big for the machine
-is reported as such instead of swapping a shared machine to a halt.
+which build the pyomo model again). The parent also watches, in ``/proc``, the child's
+VmHWM and the resident memory of the child with every process it starts (the worker
+processes of the year-by-year relaxation at scale), summed each half second, and stops
+the child above ``--max-rss-gb``, so that a case too big for the machine is reported as
+such instead of swapping a shared machine to a halt.
 
 In each child, in this order:
 
@@ -35,7 +37,8 @@ In each child, in this order:
 2. The same model solved by raw highspy: ``benchmarks/core.py``'s ``raw_highspy`` (the
    pyomo model written as MPS without symbolic labels, read by ``highspy.Highs`` and
    solved with the same mip_rel_gap, time limit and threads). "Raw total" = MPS read +
-   solve; writing the MPS is not timed.
+   solve; writing the MPS is not timed. ``--no-raw`` leaves it out (its columns show
+   "-"), e.g. to rerun netopt alone after a change that leaves the model as it was.
 3. (First repeat only) the model's size: rows, columns, nonzeros and integer columns of
    that MPS as highspy reads it.
 
@@ -105,7 +108,7 @@ def model_size(case: Case) -> dict:
 
 
 def run_one(n_dealers: int, *, time_limit: float, threads: int | None, mip_gap: float,
-            size: bool) -> dict:
+            size: bool, raw: bool = True) -> dict:
     """One case, in this process: netopt, then raw highspy, then (optionally) the size."""
     out: dict = {"dealers": n_dealers, "time_limit": time_limit, "threads": threads}
     start = time.perf_counter()
@@ -130,11 +133,15 @@ def run_one(n_dealers: int, *, time_limit: float, threads: int | None, mip_gap: 
         f"peak RSS {out['rss_netopt_mib']:.0f} MiB; raw highspy")
     del plan
 
-    raw = raw_highspy(case, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
-    out.update({f"raw_{key}": value for key, value in raw.items()})
-    out["rss_raw_mib"] = peak_rss_mib()
-    log(f"raw highspy {raw['status']} gap {raw['gap']:.3g}: read {raw['read_s']:.1f} s, "
-        f"solve {raw['solve_s']:.1f} s; peak RSS {out['rss_raw_mib']:.0f} MiB")
+    if raw:
+        result = raw_highspy(case, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+        out.update({f"raw_{key}": value for key, value in result.items()})
+        out["rss_raw_mib"] = peak_rss_mib()
+        log(f"raw highspy {result['status']} gap {result['gap']:.3g}: read "
+            f"{result['read_s']:.1f} s, solve {result['solve_s']:.1f} s; peak RSS "
+            f"{out['rss_raw_mib']:.0f} MiB")
+    else:
+        out["rss_raw_mib"] = out["rss_netopt_mib"]
     if size:
         out.update(model_size(case))
         log(f"size: {out['rows']} rows, {out['cols']} columns, {out['nnz']} nonzeros, "
@@ -155,6 +162,34 @@ def _vm_hwm_mib(pid: int) -> float | None:
     return None
 
 
+def _tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants now, MiB (Linux /proc)."""
+    parent_of: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    # the command may hold spaces and parentheses: the fields after it
+                    parent_of[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parent_of.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total = 0.0
+    for member in tree:
+        try:
+            with open(f"/proc/{member}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024.0
+        except OSError:
+            continue
+    return total
+
+
 def run_child(n_dealers: int, args: argparse.Namespace, size: bool) -> dict:
     """Run one case in a fresh Python process, watching its memory; its result dict."""
     with tempfile.TemporaryDirectory() as folder:
@@ -166,14 +201,18 @@ def run_child(n_dealers: int, args: argparse.Namespace, size: bool) -> dict:
             command += ["--threads", str(args.threads)]
         if not size:
             command.append("--no-size")
+        if args.no_raw:
+            command.append("--no-raw")
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=sys.stderr)
-        peak, killed = 0.0, False
+        peak, tree_peak, killed = 0.0, 0.0, False
         limit_mib = args.max_rss_gb * 1024.0
         while child.poll() is None:
             hwm = _vm_hwm_mib(child.pid)
             if hwm is not None:
                 peak = max(peak, hwm)
+            tree_peak = max(tree_peak, _tree_rss_mib(child.pid))
+            peak = max(peak, tree_peak)
             if peak > limit_mib:
                 child.kill()  # our own child, by its pid
                 killed = True
@@ -185,6 +224,7 @@ def run_child(n_dealers: int, args: argparse.Namespace, size: bool) -> dict:
             result = json.loads(result_path.read_text())
             result["wall_s"] = wall
             result["watched_peak_mib"] = peak
+            result["watched_tree_peak_mib"] = tree_peak
             return result
     why = (f"stopped above {args.max_rss_gb:g} GB" if killed
            else f"child failed (exit code {child.returncode})")
@@ -217,7 +257,8 @@ def summarise(runs: list[dict]) -> dict:
     keys = ["case_s", "netopt_total_s", *PHASES, "raw_read_s", "raw_solve_s",
             "rss_case_mib", "rss_netopt_mib", "rss_raw_mib", "rss_end_mib"]
     for key in keys:
-        last[key] = statistics.median(r[key] for r in ok)
+        if all(key in r for r in ok):  # (no raw_* keys in --no-raw runs)
+            last[key] = statistics.median(r[key] for r in ok)
     last["repeats"] = len(ok)
     return last
 
@@ -249,17 +290,20 @@ def print_tables(rows: list[dict]) -> None:
         build = r["prepare_s"] + r["build_s"]
         total = r["netopt_total_s"]
         overhead = (build + r["extract_s"]) / total
-        raw_total = r["raw_read_s"] + r["raw_solve_s"]
+        if "raw_status" in r:
+            raw_total = r["raw_read_s"] + r["raw_solve_s"]
+            raw = (f"{r['raw_read_s']:.1f} | {r['raw_solve_s']:.1f} | {r['raw_status']} | "
+                   f"{_millions(r.get('raw_objective'))} | {r['raw_gap']:.3g} | "
+                   f"{total / raw_total:.2f}")
+        else:
+            raw = "- | - | - | - | - | -"
         heuristic = _fmt(r["heuristic_s"]) if r["heuristic_used"] else "-"
         extract = "-" if r["status"] in ("no_solution", "infeasible") else _fmt(r["extract_s"])
         forward = r.get("year_by_year_s", 0.0)
         print(f"| {r['dealers']:,} | {build:.1f} | {_fmt(forward) if forward else '-'} | "
               f"{heuristic} | {r['solve_s']:.1f} | "
               f"{extract} | {total:.1f} | {overhead:.0%} | {r['status']} | "
-              f"{_millions(r.get('objective'))} | {r['gap']:.3g} | {r['raw_read_s']:.1f} | "
-              f"{r['raw_solve_s']:.1f} | {r['raw_status']} | "
-              f"{_millions(r.get('raw_objective'))} | {r['raw_gap']:.3g} | "
-              f"{total / raw_total:.2f} |")
+              f"{_millions(r.get('objective'))} | {r['gap']:.3g} | {raw} |")
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -291,15 +335,20 @@ def plot(rows: list[dict], path: Path) -> None:
         values = [get(r) for r in ok]
         ax_time.bar([i - 0.2 for i in x], values, 0.4, bottom=bottom, label=f"netopt: {name}")
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax_time.bar([i + 0.2 for i in x], [r["raw_read_s"] + r["raw_solve_s"] for r in ok], 0.4,
+    def raw_total(r: dict) -> float:
+        return r.get("raw_read_s", 0.0) + r.get("raw_solve_s", 0.0)
+
+    ax_time.bar([i + 0.2 for i in x], [raw_total(r) for r in ok], 0.4,
                 color="grey", label="raw highspy: read + solve")
     for i, r in enumerate(ok):  # what each run ended with
-        for dx, top, gap in ((-0.2, bottom[i], r["gap"]),
-                             (0.2, r["raw_read_s"] + r["raw_solve_s"], r["raw_gap"])):
+        ends = [(-0.2, bottom[i], r["gap"])]
+        if "raw_gap" in r:
+            ends.append((0.2, raw_total(r), r["raw_gap"]))
+        for dx, top, gap in ends:
             has_plan = gap == gap and gap != float("inf")  # not NaN, finite
             text = f"gap {gap:.3g}" if has_plan else "no plan"
             ax_time.annotate(text, (i + dx, top), ha="center", va="bottom", fontsize=7)
-    ax_time.set_ylim(0, 1.1 * max(*bottom, *(r["raw_read_s"] + r["raw_solve_s"] for r in ok)))
+    ax_time.set_ylim(0, 1.1 * max(*bottom, *(raw_total(r) for r in ok)))
     ax_time.set_xticks(x, labels)
     ax_time.set_xlabel("dealers")
     ax_time.set_ylabel("seconds")
@@ -336,11 +385,13 @@ def main() -> None:
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-size", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-raw", action="store_true",
+                        help="netopt only: leave out the raw-highspy run")
     args = parser.parse_args()
 
     if args.one is not None:  # the child: one case, result as JSON
         result = run_one(args.one, time_limit=args.time_limit, threads=args.threads,
-                         mip_gap=args.mip_gap, size=not args.no_size)
+                         mip_gap=args.mip_gap, size=not args.no_size, raw=not args.no_raw)
         args.result.write_text(json.dumps(result))
         return
 

@@ -273,3 +273,28 @@ def test_cover_rule_by_hand(s2_ships, expected):
     for point, share in s2_ships.items():
         m.ship_source_collection["s2", point, year].set_value(share)
     assert _covering_points(nm) == {("open_collection_point", j, year) for j in expected}
+
+
+def test_relaxation_by_year_without_a_main_guard(tmp_path):
+    """A script that calls it at its top level, with no ``if __name__ == "__main__":``
+    guard: the "spawn" workers re-run the script and cannot start; the years are then
+    solved one after another, with a warning, and the bound is still the hand-solved
+    14,000 CNY of tiny/growth."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import netopt\n"
+        "from netopt.datasets import data_path\n"
+        "from netopt.model.build import build_model\n"
+        "from netopt.model.heuristic import relaxation_by_year\n"
+        "from netopt.model.network import prepare\n"
+        "nm = build_model(prepare(netopt.load_case(data_path('tiny/growth'))))\n"
+        "print('BOUND', relaxation_by_year(nm, workers=2)['bound'])\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    bound = [line for line in done.stdout.splitlines() if line.startswith("BOUND")]
+    assert len(bound) == 1 and float(bound[0].split()[1]) == pytest.approx(14000.0)
+    assert "worker processes could not start" in done.stderr

@@ -380,3 +380,28 @@ def test_relaxation_counts_a_site_only_up_to_the_supply_that_reaches_it():
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(nm.model)
     assert run_solver(nm)["objective"] == pytest.approx(8000.0)
     assert pyo.value(nm.model.site_level["d1", "L1", 2026]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("large,share", [(False, 0.5), (True, 0.85)])
+def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share):
+    """The LP rounding's search may use half of the time left, or 85 % on models whose
+    relaxation is taken year by year (HiGHS's search has not improved on their starting
+    plan): its limit against its first plan's (85 % of the same time left)."""
+    import netopt.model.heuristic as heuristic_module
+    import netopt.model.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    if large:
+        monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
+    seen = {}
+    real = heuristic_module.lp_rounding
+
+    def spy(nm, **kwargs):
+        seen.update(kwargs)
+        return real(nm, **kwargs)
+
+    monkeypatch.setattr(heuristic_module, "lp_rounding", spy)
+    plan = netopt.solve(netopt.load_case(data_path("tiny/growth")), time_limit=100.0)
+    assert plan.objective == pytest.approx(14000.0)
+    assert seen["time_limit"] / seen["first_plan_time_limit"] == pytest.approx(
+        share / solve_module.FIRST_PLAN_TIME_SHARE)

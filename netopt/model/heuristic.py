@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -164,19 +165,33 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
     workers = max(1, min(workers, len(years)))
 
     rows: list[dict[str, Any]] = []
+
+    def in_turn() -> None:
+        for year in years:
+            rows.append(_relax_year(case, year, deadline, threads))
+            if rows[-1]["status"] != "optimal" or rows[-1]["interrupted"]:
+                break
+
     try:
         if workers == 1:
-            for year in years:
-                rows.append(_relax_year(case, year, deadline, threads))
-                if rows[-1]["status"] != "optimal" or rows[-1]["interrupted"]:
-                    break
+            in_turn()
         else:
+            from concurrent.futures.process import BrokenProcessPool
+
             from netopt.pool import local_pool
 
-            with local_pool(workers) as pool:
-                futures = [pool.submit(_relax_year, case, year, deadline, 1)
-                           for year in years]
-                rows = [future.result() for future in futures]
+            try:
+                with local_pool(workers) as pool:
+                    futures = [pool.submit(_relax_year, case, year, deadline, 1)
+                               for year in years]
+                    rows = [future.result() for future in futures]
+            except BrokenProcessPool:
+                # no worker could start: e.g. a script that calls netopt.solve without
+                # an ``if __name__ == "__main__":`` guard, which "spawn" re-runs
+                warnings.warn("worker processes could not start: the years' relaxations "
+                              "are solved one after another", RuntimeWarning, stacklevel=2)
+                rows = []
+                in_turn()
     except KeyboardInterrupt:
         nm.interrupted = True
         return None

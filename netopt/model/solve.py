@@ -44,6 +44,11 @@ HEURISTIC_MIN_BINARIES = 500
 #: Share of a time limit the starting-plan heuristic's search may use (the MIP search
 #: gets the rest) ...
 HEURISTIC_TIME_SHARE = 0.5
+#: ... on models whose relaxation is taken year by year (more rows than
+#: ``heuristic.RELAXATION_BY_YEAR_ROWS``): there HiGHS's search has not improved on the
+#: starting plan in any run (3,000 dealers: 51-147 s of search; 10,000: 434 s), while
+#: each rounded plan solved could (BENCHMARKS.md) ...
+HEURISTIC_TIME_SHARE_LARGE = 0.85
 #: ... and the share by which its relaxation and first rounded plan must be done, even
 #: past the first share: at 3,000 dealers the relaxation alone takes about half of 300 s.
 FIRST_PLAN_TIME_SHARE = 0.85
@@ -581,11 +586,12 @@ def solve(
     if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
-        from netopt.model.heuristic import lp_rounding, model_rows
+        from netopt.model.heuristic import RELAXATION_BY_YEAR_ROWS, lp_rounding, model_rows
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        if _year_by_year_applies(case, model_rows(nm)):
+        rows = model_rows(nm)
+        if _year_by_year_applies(case, rows):
             start = time.perf_counter()
             forward = _year_by_year_start(case, nm, persistent, time_limit=seconds_left(),
                                           mip_gap=mip_gap, threads=threads,
@@ -596,7 +602,10 @@ def solve(
         start = time.perf_counter()
         # at most these shares of what is left, so that the search always gets the rest
         left = seconds_left()
-        budget = None if left is None else HEURISTIC_TIME_SHARE * left
+        share = HEURISTIC_TIME_SHARE_LARGE if (
+            len(case.years) > 1 and rows > RELAXATION_BY_YEAR_ROWS
+        ) else HEURISTIC_TIME_SHARE
+        budget = None if left is None else share * left
         first_budget = None if left is None else FIRST_PLAN_TIME_SHARE * left
         if not nm.interrupted:
             rounded = lp_rounding(nm, time_limit=budget, first_plan_time_limit=first_budget,

@@ -298,3 +298,29 @@ def test_relaxation_by_year_without_a_main_guard(tmp_path):
     bound = [line for line in done.stdout.splitlines() if line.startswith("BOUND")]
     assert len(bound) == 1 and float(bound[0].split()[1]) == pytest.approx(14000.0)
     assert "worker processes could not start" in done.stderr
+
+
+def _bound_in_a_daemon(queue) -> None:  # runs in the daemonic process below
+    from netopt.model.heuristic import relaxation_by_year
+
+    try:
+        nm = build_model(prepare(netopt.load_case(data_path("tiny/growth"))))
+        queue.put(relaxation_by_year(nm, workers=2)["bound"])
+    except BaseException as error:  # the test says what went wrong at once
+        queue.put(repr(error))
+
+
+def test_relaxation_by_year_in_a_daemonic_process():
+    """A daemonic process (a Dask worker's, for one) may not start worker processes:
+    there the years are solved one after another, and the bound is the hand-solved
+    14,000 CNY of tiny/growth."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_bound_in_a_daemon, args=(queue,), daemon=True)
+    process.start()
+    try:
+        assert queue.get(timeout=300) == pytest.approx(14000.0)
+    finally:
+        process.join(timeout=60)

@@ -28,6 +28,7 @@ better before its time limit.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import warnings
@@ -163,6 +164,8 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
     deadline = None if time_limit is None else time.time() + time_limit
     factors = discount_factors(years, case.parameters["discount_rate"])
     workers = max(1, min(workers, len(years)))
+    if multiprocessing.current_process().daemon:
+        workers = 1  # a daemonic process may not start any (a Dask worker's, for one)
 
     rows: list[dict[str, Any]] = []
 

@@ -234,8 +234,6 @@ def test_relaxation_by_year_opens_from_the_first_year_used(monkeypatch):
 def test_relaxation_by_year_bounds_the_whole_relaxation(tables):
     """Each year's relaxation on its own drops the rows that link the years, so the
     discounted sum of their optima is no more than the whole model's relaxation."""
-    import pyomo.environ as pyo
-
     from netopt.case import case_from_frames
     from netopt.model.heuristic import _binaries, relaxation_by_year
     from netopt.model.solve import run_solver

@@ -84,6 +84,12 @@ def _relaxed_capacity(nm: NetworkModel) -> dict[tuple[str, int], float]:
     return capacity
 
 
+def relaxes_by_year(nm: NetworkModel, rows: int) -> bool:
+    """Whether :func:`lp_rounding` takes ``nm``'s relaxation one year at a time: a
+    multi-year model of more than ``RELAXATION_BY_YEAR_ROWS`` rows (``model_rows``)."""
+    return len(nm.data.years) > 1 and rows > RELAXATION_BY_YEAR_ROWS
+
+
 def _relaxed_openings(nm: NetworkModel) -> set[tuple[str, str, int]]:
     """(variable name, facility, year) of each opening the solved relaxation uses at all."""
     return {(name, f, t) for name in OPENINGS for (f, t), v in getattr(nm.model, name).items()
@@ -309,20 +315,25 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             persistent.update_variables(binaries)  # domains and fixings changed
         return run_solver(nm, threads=threads, persistent=persistent, **options)
 
-    rows = model_rows(nm)
-    by_year = len(nm.data.years) > 1 and rows > RELAXATION_BY_YEAR_ROWS
-    if by_year:
-        workers = min(RELAXATION_BY_YEAR_WORKERS, os.cpu_count() or 1)
-        relaxed = relaxation_by_year(nm, time_limit=left(first_limit), threads=threads,
-                                     workers=workers)
-        if relaxed is None:
-            return None
+    def load_persistent() -> bool:
+        """Load the model into ``persistent`` now (False if Ctrl-C stopped it), so that
+        the next solve's HiGHS time limit (its clock starts after the load: about 20 s at
+        3,000 dealers) leaves out what the load has already spent."""
         if persistent is not None and not holds_model(persistent, m):
-            try:  # load now, before the first plan's time limit is set (see below)
+            try:
                 persistent.set_instance(m)
             except KeyboardInterrupt:
                 nm.interrupted = True
-                return None
+                return False
+        return True
+
+    rows = model_rows(nm)
+    if relaxes_by_year(nm, rows):
+        workers = min(RELAXATION_BY_YEAR_WORKERS, os.cpu_count() or 1)
+        relaxed = relaxation_by_year(nm, time_limit=left(first_limit), threads=threads,
+                                     workers=workers)
+        if relaxed is None or not load_persistent():
+            return None
         used, covering = relaxed["openings"], relaxed["covering"]
         capacity = relaxed["capacity"]
     else:
@@ -330,14 +341,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         for v in binaries:
             v.domain = pyo.UnitInterval
         try:
-            if persistent is not None and not holds_model(persistent, m):
-                # load now, so that HiGHS's time limit (its clock starts after the load:
-                # about 20 s at 3,000 dealers) leaves out what the load has already spent
-                try:
-                    persistent.set_instance(m)
-                except KeyboardInterrupt:
-                    nm.interrupted = True
-                    return None
+            if not load_persistent():
+                return None
             relaxed = solve(time_limit=left(first_limit), options=method)
         finally:
             for v in binaries:
@@ -366,7 +371,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     rules = {"any use": open_from_first_use(used),
              "cover": open_from_first_use(
                  {key for key in used if key[0] != "open_collection_point"} | covering)}
-    rule = {"name": "any use"}
+    search_rule = "any use"
     sites = list(level_capacities(nm))
     solved: dict[tuple, float] = {}  # level plan -> objective (inf: infeasible)
     best: dict[str, Any] = {"objective": float("inf"), "thresholds": None, "values": None}
@@ -386,7 +391,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         """Objective of the plan rounded with these thresholds and the rule's collection
         points (the search's rule by default), solved once per plan."""
         nonlocal last_seconds
-        rule_name = rule_name or rule["name"]
+        rule_name = rule_name or search_rule
         levels = round_levels(nm, capacity, thresholds)
         key = (rule_name, tuple(sorted(i for i, on in levels.items() if on)))
         if key in solved:
@@ -420,7 +425,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     evaluate(common(THRESHOLD_START))
     if rules["cover"] != rules["any use"] and affordable():
         evaluate(common(THRESHOLD_START), "cover")
-    rule["name"] = best.get("rule", "any use")
+    search_rule = best.get("rule", "any use")
     for direction in (-1, 1):
         share = THRESHOLD_START
         while affordable():

@@ -586,7 +586,7 @@ def solve(
     if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
-        from netopt.model.heuristic import RELAXATION_BY_YEAR_ROWS, lp_rounding, model_rows
+        from netopt.model.heuristic import lp_rounding, model_rows, relaxes_by_year
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
@@ -602,9 +602,8 @@ def solve(
         start = time.perf_counter()
         # at most these shares of what is left, so that the search always gets the rest
         left = seconds_left()
-        share = HEURISTIC_TIME_SHARE_LARGE if (
-            len(case.years) > 1 and rows > RELAXATION_BY_YEAR_ROWS
-        ) else HEURISTIC_TIME_SHARE
+        share = HEURISTIC_TIME_SHARE_LARGE if relaxes_by_year(nm, rows) \
+            else HEURISTIC_TIME_SHARE
         budget = None if left is None else share * left
         first_budget = None if left is None else FIRST_PLAN_TIME_SHARE * left
         if not nm.interrupted:

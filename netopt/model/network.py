@@ -19,15 +19,12 @@ import pandas as pd
 
 from netopt.case import Case
 from netopt.geo import RoadGraph, allowed_arcs, distance_matrix
+from netopt.plan import LEG_ENDS
 
-#: Legs of the network: (name, origin table, destination table).
-LEGS = {
-    "source_collection": ("sources", "collection_points"),
-    "collection_site": ("collection_points", "dismantling_sites"),
-    "source_site": ("sources", "dismantling_sites"),
-    "site_recycler": ("dismantling_sites", "recyclers"),
-    "site_reuse": ("dismantling_sites", "reuse_outlets"),
-}
+#: Legs of the network: name -> (origin table, destination table) of the Case, the
+#: plural of each end's kind in ``netopt.plan.LEG_ENDS`` ("source" -> "sources", ...).
+LEGS = {leg: (f"{origin}s", f"{destination}s")
+        for leg, (origin, destination) in LEG_ENDS.items()}
 
 
 @dataclass

@@ -322,3 +322,20 @@ def test_relaxation_by_year_in_a_daemonic_process():
         assert queue.get(timeout=300) == pytest.approx(14000.0)
     finally:
         process.join(timeout=60)
+
+
+def test_points_mip_by_hand():
+    """The MIP over one year's collection points (levels and other openings fixed) on
+    tiny/basic, handed a relaxation that uses both points: both rules open c1 and c2
+    (CNY 8,500), the MIP only c1, where s2 ships 10 km (8,000: the README's optimum)."""
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.heuristic import _year_points
+
+    nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
+    (year,) = nm.data.years
+    both = {("open_collection_point", j, year) for j in ("c1", "c2")}
+    relaxed = {"capacity": {("d1", year): 500.0}, "openings": both, "covering": both}
+    chosen = _year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1)
+    assert chosen["points"] == {("open_collection_point", "c1", year)}
+    assert chosen["objective"] == pytest.approx(8000.0)

@@ -405,3 +405,35 @@ def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share
     assert plan.objective == pytest.approx(14000.0)
     assert seen["time_limit"] / seen["first_plan_time_limit"] == pytest.approx(
         share / solve_module.FIRST_PLAN_TIME_SHARE)
+
+
+def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
+    """HiGHS's clock starts after the call hands it the model's changes and a starting
+    plan, and stops before the values are read back. What earlier solves of the model
+    spent so (here at least 0.5 s each, added by hand) is taken off the search's limit."""
+    import time
+
+    import netopt.model.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    real_solve, real_run = solve_module._solve_interruptibly, solve_module.run_solver
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return real_solve(*args, **kwargs)
+
+    calls = []
+
+    def spy(nm, **kwargs):
+        calls.append((time.perf_counter() - clock, kwargs.get("time_limit"), nm))
+        return real_run(nm, **kwargs)
+
+    monkeypatch.setattr(solve_module, "_solve_interruptibly", slow)
+    monkeypatch.setattr(solve_module, "run_solver", spy)
+    case = netopt.load_case(data_path("tiny/growth"))
+    clock = time.perf_counter()
+    plan = netopt.solve(case, time_limit=100.0)
+    assert plan.objective == pytest.approx(14000.0)
+    at, limit, nm = calls[-1]  # the search's
+    assert nm.solve_overhead_s >= 0.5
+    assert limit <= 100.0 - at - 0.45

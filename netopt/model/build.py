@@ -92,6 +92,10 @@ class NetworkModel:
     existing_vars: set[int] = field(default_factory=set)  # ids of vars with lb 1 (existing)
     source_mix: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     interrupted: bool = False  # the user stopped a solve of this model (Ctrl-C)
+    #: the most a solve of this model has spent outside HiGHS's own clock (seconds):
+    #: handing over a starting plan and reading the values back, which a time limit
+    #: given to HiGHS leaves out (about 5-10 s at 10,000 dealers)
+    solve_overhead_s: float = 0.0
 
     @property
     def case(self) -> Case:

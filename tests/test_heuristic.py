@@ -227,6 +227,10 @@ def test_relaxation_by_year_opens_from_the_first_year_used(monkeypatch):
     # hand: c1 two years (2,000), the small level both years (never shrinks: 6,000),
     # 100 t at 10 CNY/t
     assert rounded["objective"] == pytest.approx(9000.0)
+    # the years' points MIPs chose c1 in 2026 (2027 has nothing to collect: the cover
+    # rule's empty set stands in), the same plan as the other rules, so tried first alone
+    assert relaxed["points_years"] == 0  # (called above without points_seconds)
+    assert rounded["collection_points"] == "points MIP"
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -339,3 +343,16 @@ def test_points_mip_by_hand():
     chosen = _year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1)
     assert chosen["points"] == {("open_collection_point", "c1", year)}
     assert chosen["objective"] == pytest.approx(8000.0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_relaxation_by_year_with_points_mip(workers):
+    """tiny/growth, the years' relaxations with a MIP over each year's points: c1 in
+    both years (its only point), the bound still the hand-solved 14,000 CNY."""
+    from netopt.model.heuristic import relaxation_by_year
+
+    _case, nm = growth_model(decoy=False)
+    relaxed = relaxation_by_year(nm, workers=workers, points_seconds=30.0)
+    assert relaxed["bound"] == pytest.approx(14000.0)
+    assert relaxed["points_years"] == 2
+    assert relaxed["points"] == {("open_collection_point", "c1", t) for t in (2026, 2027)}

@@ -356,3 +356,49 @@ def test_relaxation_by_year_with_points_mip(workers):
     assert relaxed["bound"] == pytest.approx(14000.0)
     assert relaxed["points_years"] == 2
     assert relaxed["points"] == {("open_collection_point", "c1", t) for t in (2026, 2027)}
+
+
+def test_points_mip_keeps_to_the_allowed_points():
+    """The same MIP allowed c2 alone: c2 serves both, s1 shipping 10 km (the README's
+    8,500 CNY)."""
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.heuristic import _year_points
+
+    nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
+    (year,) = nm.data.years
+    both = {("open_collection_point", j, year) for j in ("c1", "c2")}
+    relaxed = {"capacity": {("d1", year): 500.0}, "openings": both, "covering": both}
+    chosen = _year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1,
+                          allowed={"c2"})
+    assert chosen["points"] == {("open_collection_point", "c2", year)}
+    assert chosen["objective"] == pytest.approx(8500.0)
+
+
+def two_year_basic():
+    """tiny/basic over 2026-2027, no discounting; in 2027 only s2 (50 t) has packs."""
+    case = netopt.load_case(data_path("tiny/basic"))
+    later = case.supply[case.supply["source_id"] == "s2"].assign(year=2027)
+    return case.replace(years=[2026, 2027], supply=pd.concat([case.supply, later],
+                                                             ignore_index=True),
+                        parameters={"discount_rate": 0.0})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_points_mips_keep_to_the_last_years(workers, monkeypatch):
+    """two_year_basic: 2027 alone opens c2 (s2 ships 0 km); 2026 alone would open c1
+    (8,000), but keeps to 2027's points and opens c2 (8,500). Open from the first year
+    chosen, the independent choices would pay for c1 and c2 in 2027 (15,500 in all); kept
+    to 2027's they give 8,500 + 6,500 = 15,000 CNY, the optimum (c1 in both years:
+    8,000 + 7,000, a tie), and the LP rounding's plan."""
+    import netopt.model.heuristic as heuristic_module
+
+    nm = build_model(prepare(two_year_basic()))
+    relaxed = heuristic_module.relaxation_by_year(nm, workers=workers, points_seconds=30.0)
+    assert relaxed["points_years"] == 2
+    assert relaxed["points"] == {("open_collection_point", "c2", t) for t in (2026, 2027)}
+    monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
+    rounded = lp_rounding(nm, mip_gap=0.0)
+    assert rounded["objective"] == pytest.approx(15000.0)
+    assert rounded["collection_points"] == "points MIP"  # the other rules: 15,500
+    assert netopt.solve(two_year_basic(), heuristic=False).objective == pytest.approx(15000.0)

@@ -158,9 +158,9 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
     relaxation uses fixed, started from the better of the "any use" and "cover" rules.
 
     The points are where rounding loses most at scale: in 2030 of the 10,000-dealer case
-    (relaxation CNY -67.0 M) every point used gives CNY +59.9 M, the cover rule -14.3 M
-    and this MIP -37.1 M in 90 s (its bound -37.9 M), where HiGHS on the whole year's
-    MIP, started from that plan, finds nothing better in 180 s. Returns ``points``
+    (relaxation CNY -67.0 M) every point used gives CNY +59.9 M, the cover rule -13.1 M
+    and this MIP -37.5 M in 90 s, where HiGHS on the whole year's MIP, started from that
+    plan, finds nothing better in 180 s (benchmarks/points.py). Returns ``points``
     ((variable name, point, year)) and the year's ``objective`` (CNY), or no points if
     there was no time or no plan. ``allowed`` (point ids), if given, keeps every other
     point closed.
@@ -334,7 +334,8 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
         """The other years' points MIPs, each keeping to the last year's points: a point
         is open from the first year that chooses it (open stays open), so points chosen
         by early years alone would stay open, unused, to the end (at 3,000 dealers the
-        ten years' choices, each made alone, add up to 612 points where 2035 chose 452)."""
+        ten years' choices, each made alone, added up to 612 points where 2035 chose
+        452; kept to 2035's, 481, and the first plan gains CNY 24 M)."""
         if len(rows) < len(years) or any(not solved(row) for row in rows):
             return []
         # (a last year that opens no point, having nothing to collect, bounds nothing)
@@ -454,7 +455,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 first_plan_time_limit: float | None = None,
                 threads: int | None = None, persistent: Any = None,
                 mip_gap: float = 1e-4,
-                progress: Callable[[dict[str, float]], None] | None = None) -> dict | None:
+                progress: Callable[[dict[str, float]], None] | None = None,
+                rows: int | None = None) -> dict | None:
     """Objective (CNY) and variable values of the best rounded plan, or None if none.
 
     ``time_limit`` (seconds, from the call) bounds the search: no plan is started after
@@ -473,6 +475,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
 
     ``progress``, if given, is called after the relaxation and after each plan solved,
     with the keys of :func:`netopt.solve`'s progress and ``phase`` = "starting plan".
+    ``rows``: the model's :func:`model_rows`, if the caller has counted them.
 
     Also returns ``thresholds`` (the best plan's, by site), ``plans`` (level plans solved)
     and ``improvements`` (seconds since the start and objective of each better plan).
@@ -514,7 +517,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 return False
         return True
 
-    rows = model_rows(nm)
+    rows = model_rows(nm) if rows is None else rows
     points: set[tuple[str, str, int]] | None = None  # the years' points MIPs', if any
     if relaxes_by_year(nm, rows):
         workers = min(RELAXATION_BY_YEAR_WORKERS, os.cpu_count() or 1)

@@ -621,7 +621,7 @@ def solve(
         if not nm.interrupted:
             rounded = lp_rounding(nm, time_limit=budget, first_plan_time_limit=first_budget,
                                   threads=threads, persistent=persistent,
-                                  mip_gap=mip_gap, progress=progress)
+                                  mip_gap=mip_gap, progress=progress, rows=rows)
         timings["heuristic_s"] = time.perf_counter() - start
         best_start = _better_start(rounded, forward)
         starting_record = _starting_plan_record(best_start, rounded, forward)

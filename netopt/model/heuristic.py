@@ -304,9 +304,11 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
     rule (``covering``, alike: :func:`_covering_points`).
 
     ``points_seconds`` > 0 also gives each year that long at most (within
-    ``time_limit``) for a MIP over its collection points (:func:`_year_points`):
-    ``points`` holds the points it opens, or the cover rule's in a year it had no time
-    for, and ``points_years`` the number of years it chose.
+    ``time_limit``) for a MIP over its collection points (:func:`_year_points`): the
+    last year's first, beside the other years' relaxations, then each other year's,
+    keeping to the points the last year chose. ``points`` holds the points they open, or
+    the cover rule's in a year that had no time, and ``points_years`` the number of
+    years a MIP chose.
 
     ``workers`` > 1 solves that many years at once in worker processes, HiGHS on one
     thread in each (building a year's model is Python, and HiGHS's simplex mostly serial).

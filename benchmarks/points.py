@@ -61,7 +61,7 @@ def one_year(case, year: int, time_limit: float, whole_year: bool, threads: int)
         v.domain = pyo.Binary
     persistent.update_variables(binaries)
     levels = heuristic.round_levels(nm, relaxed["capacity"], heuristic.THRESHOLD_START)
-    others = {key for key in relaxed["openings"] if key[0] != "open_collection_point"}
+    others = heuristic._without_points(relaxed["openings"])
     for name, points in (("every point used", relaxed["openings"]),
                          ("cover rule", others | relaxed["covering"])):
         clock = time.perf_counter()
@@ -103,7 +103,7 @@ def first_plans(case, points_seconds: float, threads: int) -> None:
     persistent = SolverFactory("highs")
     persistent.set_instance(nm.model)
     levels = heuristic.round_levels(nm, relaxed["capacity"], heuristic.THRESHOLD_START)
-    others = {key for key in relaxed["openings"] if key[0] != "open_collection_point"}
+    others = heuristic._without_points(relaxed["openings"])
     print("\n| first plan, collection points | CNY M | s |\n|---|---:|---:|")
     for name, points in (("every point used", relaxed["openings"]),
                          ("cover rule", others | relaxed["covering"]),

@@ -402,3 +402,19 @@ def test_points_mips_keep_to_the_last_years(workers, monkeypatch):
     assert rounded["objective"] == pytest.approx(15000.0)
     assert rounded["collection_points"] == "points MIP"  # the other rules: 15,500
     assert netopt.solve(two_year_basic(), heuristic=False).objective == pytest.approx(15000.0)
+
+
+def test_ctrl_c_in_a_points_mip_stops_the_relaxation_by_year(monkeypatch):
+    """Ctrl-C during a year's points MIP, caught by HiGHS's handler (which marks the
+    year's model interrupted and returns), stops the whole: no result, and the model
+    marked interrupted, as for Ctrl-C in a relaxation."""
+    import netopt.model.heuristic as heuristic_module
+
+    def interrupted(year_nm, *args, **kwargs):
+        year_nm.interrupted = True
+        return {"points": set(), "objective": float("nan")}
+
+    monkeypatch.setattr(heuristic_module, "_year_points", interrupted)
+    _case, nm = growth_model(decoy=False)
+    assert heuristic_module.relaxation_by_year(nm, points_seconds=30.0) is None
+    assert nm.interrupted

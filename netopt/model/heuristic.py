@@ -132,14 +132,19 @@ def _covering_points(nm: NetworkModel) -> set[tuple[str, str, int]]:
     return {("open_collection_point", j, t) for j, t in keep}
 
 
-def open_from_first_use(nm: NetworkModel,
-                        openings: set[tuple[str, str, int]]) -> dict[int, float]:
-    """0/1 (by ``id`` of variable) of each free opening of ``nm``: a facility is open
-    from the first year it is in ``openings`` ((variable name, facility, year)); the
-    relaxation of the whole model never closes one, but year by year a later year may
-    not use it."""
+def _without_points(openings: set[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+    """The openings (variable name, facility, year) that are not collection points'."""
+    return {key for key in openings if key[0] != "open_collection_point"}
+
+
+def open_from_first_use(nm: NetworkModel, openings: set[tuple[str, str, int]],
+                        names: tuple[str, ...] = OPENINGS) -> dict[int, float]:
+    """0/1 (by ``id`` of variable) of each free opening of ``nm`` of the kinds ``names``:
+    a facility is open from the first year it is in ``openings`` ((variable name,
+    facility, year)); the relaxation of the whole model never closes one, but year by
+    year a later year may not use it."""
     chosen: dict[int, float] = {}
-    for name in OPENINGS:
+    for name in names:
         first_used: dict[str, int] = {}
         for (_name, f, t) in sorted(key for key in openings if key[0] == name):
             first_used.setdefault(f, t)
@@ -170,7 +175,7 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
     m = year_nm.model
     binaries = _binaries(m)
     levels = round_levels(year_nm, relaxed["capacity"], THRESHOLD_START)
-    others = {key for key in relaxed["openings"] if key[0] != "open_collection_point"}
+    others = _without_points(relaxed["openings"])
 
     def within(keys: set[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
         return keys if allowed is None else {key for key in keys if key[1] in allowed}
@@ -184,9 +189,8 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
             best = (objective, values)
     if best[1] is None:
         return {"points": set(), "objective": float("inf")}
-    fixed = open_from_first_use(year_nm, others)
-    fixed = {i: value for i, value in fixed.items()
-             if i not in {id(v) for v in m.open_collection_point.values()}}
+    fixed = open_from_first_use(year_nm, others, names=tuple(
+        name for name in OPENINGS if name != "open_collection_point"))
     fixed.update(levels)
     if allowed is not None:
         fixed.update({id(v): 0.0 for (j, _t), v in m.open_collection_point.items()
@@ -209,6 +213,35 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
             "objective": result["objective"]}
 
 
+def _year_model(case: Any, year: int) -> NetworkModel:
+    """The model of ``case``'s year ``year`` on its own."""
+    from netopt.model.bounds import year_case
+    from netopt.model.build import build_model
+    from netopt.model.network import prepare
+
+    return build_model(prepare(year_case(case, year)))
+
+
+def _points_seconds(deadline: float | None, points_seconds: float) -> float:
+    """What a year's points MIP may take: ``points_seconds``, within ``deadline``."""
+    return points_seconds if deadline is None else min(points_seconds,
+                                                       deadline - time.time())
+
+
+def _points_row(year_nm: NetworkModel, relaxed: dict[str, Any], seconds: float,
+                persistent: Any, threads: int | None,
+                allowed: set[str] | None = None) -> dict[str, Any]:
+    """:func:`_year_points` as the fields of a year's row: ``points``,
+    ``points_objective`` (CNY) and ``interrupted`` (Ctrl-C, caught here or by HiGHS)."""
+    try:
+        chosen = _year_points(year_nm, relaxed, seconds, persistent, threads, allowed)
+    except KeyboardInterrupt:
+        year_nm.interrupted = True
+        chosen = {"points": set(), "objective": float("nan")}
+    return {"points": chosen["points"], "points_objective": chosen["objective"],
+            "interrupted": year_nm.interrupted}
+
+
 def _relax_year(case: Any, year: int, deadline: float | None, threads: int | None,
                 points_seconds: float = 0.0) -> dict[str, Any]:
     """One year's relaxation on its own (here or in a worker process), to be done by
@@ -218,12 +251,9 @@ def _relax_year(case: Any, year: int, deadline: float | None, threads: int | Non
     within the deadline too."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    from netopt.model.bounds import year_case
-    from netopt.model.build import build_model
-    from netopt.model.network import prepare
     from netopt.model.solve import run_solver
 
-    year_nm = build_model(prepare(year_case(case, year)))
+    year_nm = _year_model(case, year)
     binaries = _binaries(year_nm.model)
     for v in binaries:
         v.domain = pyo.UnitInterval
@@ -245,17 +275,9 @@ def _relax_year(case: Any, year: int, deadline: float | None, threads: int | Non
            "openings": _relaxed_openings(year_nm) if solved else set(),
            "covering": _covering_points(year_nm) if solved else set(),
            "points": set(), "points_objective": float("nan")}
-    if solved and points_seconds > 0:
-        left = points_seconds if deadline is None else min(points_seconds,
-                                                           deadline - time.time())
-        if left >= 1.0:
-            try:
-                chosen = _year_points(year_nm, row, left, persistent, threads)
-            except KeyboardInterrupt:
-                year_nm.interrupted = True
-                row["interrupted"] = True
-            else:
-                row["points"], row["points_objective"] = chosen["points"], chosen["objective"]
+    seconds = _points_seconds(deadline, points_seconds)
+    if solved and points_seconds > 0 and seconds >= 1.0:
+        row.update(_points_row(year_nm, row, seconds, persistent, threads))
     return row
 
 
@@ -267,24 +289,12 @@ def _points_year(case: Any, relaxed: dict[str, Any], deadline: float | None,
     :func:`_relax_year`), keeping the points not in ``allowed`` closed."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    from netopt.model.bounds import year_case
-    from netopt.model.build import build_model
-    from netopt.model.network import prepare
-
     row = {"year": relaxed["year"], "interrupted": False, "points": set(),
            "points_objective": float("nan")}
-    left = points_seconds if deadline is None else min(points_seconds,
-                                                       deadline - time.time())
-    if left < 1.0:
-        return row
-    year_nm = build_model(prepare(year_case(case, relaxed["year"])))
-    try:
-        chosen = _year_points(year_nm, relaxed, left, SolverFactory("highs"), threads,
-                              allowed)
-    except KeyboardInterrupt:
-        row["interrupted"] = True
-    else:
-        row["points"], row["points_objective"] = chosen["points"], chosen["objective"]
+    seconds = _points_seconds(deadline, points_seconds)
+    if seconds >= 1.0:
+        row.update(_points_row(_year_model(case, relaxed["year"]), relaxed, seconds,
+                               SolverFactory("highs"), threads, allowed))
     return row
 
 
@@ -553,7 +563,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     # collection points: every one the relaxation uses ("any use"), or the "cover" rule;
     # the first plan is solved with each, and the search goes on with the better
     # (and, year by year at scale, the points of a MIP over them: "points MIP", first)
-    others = {key for key in used if key[0] != "open_collection_point"}
+    others = _without_points(used)
     rules = {"any use": open_from_first_use(nm, used),
              "cover": open_from_first_use(nm, others | covering)}
     if points is not None:

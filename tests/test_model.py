@@ -321,6 +321,22 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     assert all(state["bound"] <= optimum + 1e-6 for state in starting)
 
 
+@pytest.mark.parametrize("min_rows, planned", [(1, True), (10**9, False)])
+def test_starting_plan_for_few_binaries_on_many_rows(monkeypatch, min_rows, planned):
+    """A model with fewer free binaries than HEURISTIC_MIN_BINARIES gets a starting plan
+    only if it has at least HEURISTIC_MIN_ROWS rows (OR-Library's capb: 100 binaries,
+    101,101 rows); either way the search ends at the hand-solved optimum of tiny/basic."""
+    import netopt.model.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 10**9)
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_ROWS", min_rows)
+    plan = solve_checked(netopt.load_case(data_path("tiny/basic")))
+    assert ("heuristic_s" in plan.timings) is planned
+    assert ("starting_plan" in plan.meta) is planned
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(8_000)
+
+
 def test_capacity_cover_by_hand():
     """tiny/basic without outsourcing: 100 + 50 t in 2026 must enter collection points
     c1 and c2 (200 t/yr each), so the cover row reads 200 c1 + 200 c2 >= 150; with s2 out

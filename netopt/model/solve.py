@@ -39,8 +39,13 @@ def _use_threads(threads: int | None) -> None:
     _SCHEDULER_THREADS = threads
 
 
-#: Models with fewer free binaries than this are left to the MIP search alone.
+#: Models with fewer free binaries than this are left to the MIP search alone ...
 HEURISTIC_MIN_BINARIES = 500
+#: ... unless they have at least this many rows: there each of HiGHS's LPs is slow, and
+#: a starting plan lets it fix columns by reduced cost and restart early (OR-Library
+#: capb-6000, 100 binaries and 101,101 rows, proven in 174 s against 275 s without one;
+#: BENCHMARKS.md).
+HEURISTIC_MIN_ROWS = 50_000
 #: Share of a time limit the starting-plan heuristic's search may use (the MIP search
 #: gets the rest) ...
 HEURISTIC_TIME_SHARE = 0.5
@@ -214,6 +219,17 @@ def _has_free_binaries(nm: NetworkModel, at_least: int = HEURISTIC_MIN_BINARIES)
                 if count >= at_least:
                     return True
     return False
+
+
+def _starting_plan_pays(nm: NetworkModel) -> bool:
+    """Whether to build a starting plan: enough free binaries for the MIP search to
+    need one (``HEURISTIC_MIN_BINARIES``), or a few on a model large enough that each of
+    the search's LPs is slow (``HEURISTIC_MIN_ROWS``)."""
+    from netopt.model.heuristic import model_rows
+
+    if _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
+        return True
+    return _has_free_binaries(nm, 1) and model_rows(nm) >= HEURISTIC_MIN_ROWS
 
 
 def _relative_gap(objective: float, bound: float) -> float:
@@ -594,7 +610,7 @@ def solve(
         return max(1.0, time_limit - (time.perf_counter() - called) - reserve)
 
     rounded, persistent, forward, starting_record = None, None, None, None
-    if heuristic and solver == "highs" and _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
+    if heuristic and solver == "highs" and _starting_plan_pays(nm):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
         from netopt.model.heuristic import lp_rounding, model_rows, relaxes_by_year

@@ -418,3 +418,22 @@ def test_ctrl_c_in_a_points_mip_stops_the_relaxation_by_year(monkeypatch):
     _case, nm = growth_model(decoy=False)
     assert heuristic_module.relaxation_by_year(nm, points_seconds=30.0) is None
     assert nm.interrupted
+
+
+@pytest.mark.parametrize("decoy, proven", [(False, True), (True, False)])
+def test_starting_plan_proven_by_its_relaxation_needs_no_search(monkeypatch, decoy, proven):
+    """Without outsourcing, tiny/growth's relaxation is integral (bound = first plan =
+    14,000 CNY, above): the plan is optimal as it stands, and netopt.solve says so
+    without a search. With the decoy source (and outsourcing, which it needs) the
+    relaxation opens half a level, below 14,000, so HiGHS's search must prove it."""
+    import netopt.model.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    case, _nm = growth_model(decoy=decoy) if decoy else growth_model(
+        decoy=False, allow_outsourcing=False)
+    plan = netopt.solve(case, mip_gap=1e-6)
+    check_plan(case, plan)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(14000.0)
+    assert (plan.termination == solve_module.PROVEN_BY_RELAXATION) is proven
+    assert plan.bound <= plan.objective + 1e-6

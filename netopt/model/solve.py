@@ -210,26 +210,25 @@ class _DropInterruptWarning(logging.Filter):
 logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_DropInterruptWarning())
 
 
-def _has_free_binaries(nm: NetworkModel, at_least: int = HEURISTIC_MIN_BINARIES) -> bool:
+def _free_binaries(nm: NetworkModel, at_most: int) -> int:
+    """Number of free (not fixed) binaries of ``nm``, counted up to ``at_most``."""
     count = 0
     for var in nm.model.component_objects(pyo.Var):
         for v in var.values():
             if v.is_binary() and not v.fixed:
                 count += 1
-                if count >= at_least:
-                    return True
-    return False
+                if count >= at_most:
+                    return count
+    return count
 
 
-def _starting_plan_pays(nm: NetworkModel) -> bool:
+def _starting_plan_pays(nm: NetworkModel, rows: int) -> bool:
     """Whether to build a starting plan: enough free binaries for the MIP search to
-    need one (``HEURISTIC_MIN_BINARIES``), or a few on a model large enough that each of
-    the search's LPs is slow (``HEURISTIC_MIN_ROWS``)."""
-    from netopt.model.heuristic import model_rows
-
-    if _has_free_binaries(nm, HEURISTIC_MIN_BINARIES):
-        return True
-    return _has_free_binaries(nm, 1) and model_rows(nm) >= HEURISTIC_MIN_ROWS
+    need one (``HEURISTIC_MIN_BINARIES``), or a few on a model large enough (``rows``,
+    :func:`netopt.model.heuristic.model_rows`) that each of the search's LPs is slow
+    (``HEURISTIC_MIN_ROWS``)."""
+    free = _free_binaries(nm, HEURISTIC_MIN_BINARIES)
+    return free >= HEURISTIC_MIN_BINARIES or (free > 0 and rows >= HEURISTIC_MIN_ROWS)
 
 
 def _relative_gap(objective: float, bound: float) -> float:
@@ -246,8 +245,8 @@ def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> boo
     """Whether the starting plan ``rounded`` is within ``mip_gap`` (relative) of its
     relaxation's bound, a lower bound on every plan's cost: then it is optimal to that
     gap as it stands."""
-    return rounded is not None and rounded["values"] is not None and _relative_gap(
-        rounded["objective"], rounded["bound"]) <= mip_gap
+    return rounded is not None and _relative_gap(rounded["objective"],
+                                                 rounded["bound"]) <= mip_gap
 
 
 def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
@@ -622,14 +621,16 @@ def solve(
         return max(1.0, time_limit - (time.perf_counter() - called) - reserve)
 
     rounded, persistent, forward, starting_record = None, None, None, None
-    if heuristic and solver == "highs" and _starting_plan_pays(nm):
+    from netopt.model.heuristic import model_rows
+
+    rows = model_rows(nm)
+    if heuristic and solver == "highs" and _starting_plan_pays(nm, rows):
         from pyomo.contrib.solver.common.factory import SolverFactory
 
-        from netopt.model.heuristic import lp_rounding, model_rows, relaxes_by_year
+        from netopt.model.heuristic import lp_rounding, relaxes_by_year
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
-        rows = model_rows(nm)
         if _year_by_year_applies(case, rows):
             start = time.perf_counter()
             forward = _year_by_year_start(case, nm, persistent, time_limit=seconds_left(),

@@ -63,20 +63,34 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
                          progress: Callable[[dict[str, float]], None] | None = None,
                          start: dict[int, float] | None = None,
                          ) -> tuple[Any, bool]:
-    """``opt.solve(model, **kwargs)`` in a thread, so that Ctrl-C stops HiGHS cleanly.
+    """``opt.solve(model, **kwargs)``, stopped cleanly by Ctrl-C (:func:`run_interruptibly`).
+
+    ``progress`` is called (from the solver's thread) with the search's state: see
+    :func:`solve`. Returns the results and whether the user interrupted.
+    """
+    # a starting plan goes to a model already loaded (a persistent solver's)
+    feeder = _feed_highs(opt, model, start) if start else []
+    return run_interruptibly(lambda: opt.solve(model, **kwargs), opt, progress, feeder)
+
+
+def run_interruptibly(call: Callable[[], Any], opt: Any,
+                      progress: Callable[[dict[str, float]], None] | None = None,
+                      subscribed: list | None = None) -> tuple[Any, bool]:
+    """``call()`` (a HiGHS solve) in a thread, so that Ctrl-C stops HiGHS cleanly.
 
     HiGHS runs in C++ and Python sees Ctrl-C only once it returns, so the solve runs in a
     worker thread while this (main) thread waits. On the first Ctrl-C HiGHS is asked to
     stop at its next check (between LP solves of the search); it returns its best plan so
-    far, which is marked interrupted. A second Ctrl-C stops waiting. ``progress`` is
-    called (from the solver's thread) with the search's state: see :func:`solve`.
-    Returns the results and whether the user interrupted.
+    far, which is marked interrupted. A second Ctrl-C stops waiting. ``opt`` holds the
+    ``highspy.Highs`` as ``_solver_model`` (pyomo's interface does, once it has built it);
+    ``subscribed``: (callback, function) pairs to take back afterwards.
+    Returns what ``call`` returned and whether the user interrupted.
     """
     outcome: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            outcome["results"] = opt.solve(model, **kwargs)
+            outcome["results"] = call()
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc
         finally:
@@ -86,8 +100,6 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
             highspy.Highs.resetThreadScheduler(False)
             done.set()
 
-    # a starting plan goes to a model already loaded (a persistent solver's)
-    feeder = _feed_highs(opt, model, start) if start else []
     # an Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead
     done = threading.Event()
     thread = threading.Thread(target=target, name="netopt-highs", daemon=True)
@@ -110,7 +122,7 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
                 interrupted = True
                 stopper = _stop_highs(opt)
     finally:
-        for callback, function in stopper + watcher + feeder:
+        for callback, function in stopper + watcher + (subscribed or []):
             callback.unsubscribe(function)
     if "error" in outcome:
         raise outcome["error"]

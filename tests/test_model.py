@@ -296,8 +296,8 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
                                                          relaxation):
     """The path large models take (LP-rounding start on one persistent HiGHS, offered
     to the search as its first plan) on cases small enough to solve by hand, also with
-    the relaxation by interior point as for the largest models (a persistent HiGHS keeps
-    its options between solves: the search must not inherit the relaxation's), and with
+    the relaxation as for the largest single-year models (its linking rows added as they
+    bind, the first LP by interior point, on a copy of the persistent HiGHS's model), and with
     the relaxation taken one year at a time as for models over 100,000 rows."""
     import netopt.model.heuristic as heuristic_module
     import netopt.model.solve as solve_module

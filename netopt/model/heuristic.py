@@ -562,7 +562,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 relaxed = relax_with_lazy_links(nm, persistent, time_limit=left(first_limit),
                                                 threads=threads, method="ipm")
             else:
-                relaxed = solve(time_limit=left(first_limit))
+                method = {"solver": "ipm"} if rows > RELAXATION_IPM_ROWS else {}
+                relaxed = solve(time_limit=left(first_limit), options=method)
         finally:
             for v in binaries:
                 v.domain = pyo.Binary

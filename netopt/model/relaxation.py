@@ -3,10 +3,11 @@
 The strong linking rows (``collection_link[i,j,t]``: the share of source i's supply sent
 to collection point j in year t is at most j's opening; ``site_link[i,k,t]`` and
 ``site_link_collection[j,k,t]`` the same for sites) are most of a facility-location
-model's rows: 100,000 of OR-Library capa's 101,101. The capacity rows already make a
-plan without them feasible; they only tighten the relaxation, and few of them bind at its
-optimum. So the relaxation is solved by row generation, the usual way with the strong
-formulation's many linking rows:
+model's rows: 100,000 of OR-Library capa's 101,101. The capacity rows already keep a
+closed facility's inflow at zero, so with whole openings the linking rows are redundant:
+they only tighten the relaxation, and few of them bind at its optimum. So the relaxation
+is solved by row generation, the usual way with the strong formulation's many linking
+rows:
 
 1. the LP without linking rows but each source's ``SEED_LINKS`` cheapest (by the cost
    of the shipment they bound);
@@ -30,11 +31,12 @@ import numpy as np
 
 from netopt.model.build import NetworkModel
 
-#: The linking constraint groups handled lazily; each indexed (source, facility, year).
+#: The linking constraint groups handled lazily; each indexed (origin, facility, year),
+#: the origin a source, or for ``site_link_collection`` a collection point.
 LINK_GROUPS = ("collection_link", "site_link", "site_link_collection")
-#: Linking rows in the first LP: each (source, year)'s cheapest this many.
+#: Linking rows in the first LP: each (group, origin, year)'s cheapest this many.
 SEED_LINKS = 20
-#: With each violated row, this many more of its (source, year), cheapest first.
+#: With each violated row, this many more of its (group, origin, year), cheapest first.
 EXPAND_LINKS = 20
 #: A linking row is violated when its activity exceeds its bound by more than this
 #: (shares of a source's supply, or tonnes).
@@ -42,7 +44,7 @@ VIOLATION_TOLERANCE = 1e-6
 
 
 def _link_rows(nm: NetworkModel, persistent: Any) -> dict[tuple, list[int]]:
-    """HiGHS row indices of the model's linking rows, by (group, source, year)."""
+    """HiGHS row indices of the model's linking rows, by (group, origin, year)."""
     rows_of = persistent._pyomo_con_to_solver_con_map  # a private map of pyomo's interface
     groups: dict[tuple, list[int]] = {}
     for name in LINK_GROUPS:
@@ -56,8 +58,8 @@ def _link_rows(nm: NetworkModel, persistent: Any) -> dict[tuple, list[int]]:
 
 
 class _LinkRows:
-    """The linking rows' coefficients (row-wise), their order within each (source, year),
-    and which are in the LP so far."""
+    """The linking rows' coefficients (row-wise), their order within each (group, origin,
+    year), and which are in the LP so far."""
 
     def __init__(self, lp: Any, groups: dict[tuple, list[int]]) -> None:
         import highspy

@@ -677,12 +677,14 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
 
 def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: Any = None,
                 threads: int | None = None, time_limit: float | None = None,
+                finish_on_interrupt: bool = False,
                 ) -> tuple[float, dict[int, float] | None]:
     """Objective (CNY; inf if none) and values of the model with the binaries in
     ``chosen`` (0/1 by ``id`` of variable) fixed: the flows of a plan of openings.
 
     ``persistent`` (a pyomo HiGHS solver) is loaded with the model first if it is not
     yet, and told of the fixings; the model is left as it was found.
+    ``finish_on_interrupt``: a first Ctrl-C lets the LP finish (:func:`run_solver`).
     """
     from netopt.model.solve import holds_model, run_solver
 
@@ -697,7 +699,7 @@ def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: An
         if holds_model(persistent, m):
             persistent.update_variables(binaries)
         result = run_solver(nm, threads=threads, persistent=persistent,
-                            time_limit=time_limit)
+                            time_limit=time_limit, finish_on_interrupt=finish_on_interrupt)
         if result["status"] not in ("optimal", "time_limit"):
             return float("inf"), None
         return result["objective"], {id(v): v.value for var in m.component_objects(pyo.Var)

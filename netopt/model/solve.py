@@ -62,7 +62,7 @@ FIRST_PLAN_TIME_SHARE = 0.85
 def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
                          progress: Callable[[dict[str, float]], None] | None = None,
                          start: dict[int, float] | None = None,
-                         ) -> tuple[Any, bool]:
+                         finish_first: bool = False) -> tuple[Any, bool]:
     """``opt.solve(model, **kwargs)``, stopped cleanly by Ctrl-C (:func:`run_interruptibly`).
 
     ``progress`` is called (from the solver's thread) with the search's state: see
@@ -70,12 +70,14 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
     """
     # a starting plan goes to a model already loaded (a persistent solver's)
     feeder = _feed_highs(opt, model, start) if start else []
-    return run_interruptibly(lambda: opt.solve(model, **kwargs), opt, progress, feeder)
+    return run_interruptibly(lambda: opt.solve(model, **kwargs), opt, progress, feeder,
+                             finish_first=finish_first)
 
 
 def run_interruptibly(call: Callable[[], Any], opt: Any,
                       progress: Callable[[dict[str, float]], None] | None = None,
-                      subscribed: list | None = None) -> tuple[Any, bool]:
+                      subscribed: list | None = None, *,
+                      finish_first: bool = False) -> tuple[Any, bool]:
     """``call()`` (a HiGHS solve) in a thread, so that Ctrl-C stops HiGHS cleanly.
 
     HiGHS runs in C++ and Python sees Ctrl-C only once it returns, so the solve runs in a
@@ -84,6 +86,10 @@ def run_interruptibly(call: Callable[[], Any], opt: Any,
     far, which is marked interrupted. A second Ctrl-C stops waiting. ``opt`` holds the
     ``highspy.Highs`` as ``_solver_model`` (pyomo's interface does, once it has built it);
     ``subscribed``: (callback, function) pairs to take back afterwards.
+
+    ``finish_first``: a short solve whose result would be lost if stopped (an LP: stopped,
+    it has no solution) is let finish on the first Ctrl-C, and still marked interrupted;
+    the second stops it, the third stops waiting.
     Returns what ``call`` returned and whether the user interrupted.
     """
     outcome: dict[str, Any] = {}
@@ -104,7 +110,7 @@ def run_interruptibly(call: Callable[[], Any], opt: Any,
     done = threading.Event()
     thread = threading.Thread(target=target, name="netopt-highs", daemon=True)
     thread.start()
-    interrupted = False
+    interrupted, stopping = False, False
     stopper: list = []  # the callbacks subscribed, to take back afterwards
     watcher: list = []
     try:
@@ -112,15 +118,17 @@ def run_interruptibly(call: Callable[[], Any], opt: Any,
             try:
                 if done.wait(0.1):
                     break
-                if interrupted and not stopper:
+                if stopping and not stopper:
                     stopper = _stop_highs(opt)
                 if progress is not None and not watcher:
                     watcher = _watch_highs(opt, progress)
             except KeyboardInterrupt:
-                if interrupted:
+                if stopping:
                     raise
+                stopping = interrupted or not finish_first
                 interrupted = True
-                stopper = _stop_highs(opt)
+                if stopping:
+                    stopper = _stop_highs(opt)
     finally:
         for callback, function in stopper + watcher + (subscribed or []):
             callback.unsubscribe(function)
@@ -341,8 +349,11 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
         nm.interrupted = True
         return None
     left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - clock))
+    # the passes' work is in this LP's flows: a first Ctrl-C lets it finish (a few
+    # seconds) rather than lose the plan
     objective, values = solve_fixed(nm, plan_values(nm, forward), persistent=persistent,
-                                    threads=threads, time_limit=left)
+                                    threads=threads, time_limit=left,
+                                    finish_on_interrupt=True)
     if values is None:
         return None
     if progress is not None:
@@ -452,6 +463,7 @@ def run_solver(
     persistent: Any = None,
     progress: Callable[[dict[str, float]], None] | None = None,
     start: dict[int, float] | None = None,
+    finish_on_interrupt: bool = False,
 ) -> dict[str, Any]:
     """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
 
@@ -459,6 +471,8 @@ def run_solver(
     of every change since (``update_variables``/``update_parameters``): it is reused
     without rescanning the model. ``start`` (values by ``id`` of variable) is offered to
     HiGHS as a starting plan when ``persistent`` already holds the model.
+    ``finish_on_interrupt``: the first Ctrl-C lets this solve finish (see
+    :func:`run_interruptibly`); ``nm.interrupted`` is set all the same.
     """
     model = nm.model
     if solver == "highs":
@@ -501,7 +515,8 @@ def run_solver(
         # HiGHS's run clock adds up over the runs of one instance (a persistent solver's)
         highs = getattr(opt, "_solver_model", None) if holds_model(opt, model) else None
         highs_before = highs.getRunTime() if highs is not None else 0.0
-        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress, start)
+        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress, start,
+                                                    finish_first=finish_on_interrupt)
         nm.interrupted = nm.interrupted or interrupted
         tc = results.termination_condition
         has_solution = results.solution_status in (SolutionStatus.optimal,

@@ -9,11 +9,12 @@ they only tighten the relaxation, and few of them bind at its optimum. So the re
 is solved by row generation, the usual way with the strong formulation's many linking
 rows:
 
-1. the LP without linking rows but each source's ``SEED_LINKS`` cheapest (by the cost
-   of the shipment they bound);
+1. the LP without linking rows but each origin's ``SEED_LINKS`` cheapest in each year
+   (by the cost of the shipment they bound; the origin is the source, or for
+   ``site_link_collection`` the collection point);
 2. then, while some linking row left out is violated (by more than
    ``VIOLATION_TOLERANCE``), add those and the next ``EXPAND_LINKS`` cheapest of the
-   same source and year, and solve again by dual simplex from the last basis.
+   same origin and year, and solve again by dual simplex from the last basis.
 
 It ends at the optimum of the whole relaxation (every linking row holds), on an LP with a
 fifth of the rows: on capa, capb and capc 5-10 s where the whole LP took 15-40 s
@@ -31,8 +32,7 @@ import numpy as np
 
 from netopt.model.build import NetworkModel
 
-#: The linking constraint groups handled lazily; each indexed (origin, facility, year),
-#: the origin a source, or for ``site_link_collection`` a collection point.
+#: The linking constraint groups handled lazily; each indexed (origin, facility, year).
 LINK_GROUPS = ("collection_link", "site_link", "site_link_collection")
 #: Linking rows in the first LP: each (group, origin, year)'s cheapest this many.
 SEED_LINKS = 20

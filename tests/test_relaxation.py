@@ -19,11 +19,17 @@ from netopt.model.solve import run_solver
 from tests.strategies import case_tables
 
 
-def relaxed_model(case):
-    """The case's model with its binaries relaxed, loaded into a persistent HiGHS."""
+def relaxed_nm(case):
+    """The case's model with its binaries relaxed."""
     nm = build_model(prepare(case))
     for v in _binaries(nm.model):
         v.domain = pyo.UnitInterval
+    return nm
+
+
+def relaxed_model(case):
+    """The case's relaxed model, loaded into a persistent HiGHS."""
+    nm = relaxed_nm(case)
     persistent = SolverFactory("highs")
     persistent.set_instance(nm.model)
     return nm, persistent
@@ -31,19 +37,14 @@ def relaxed_model(case):
 
 def whole_relaxation(case) -> dict:
     """The relaxation with every row, solved by HiGHS through pyomo: the truth."""
-    nm = build_model(prepare(case))
-    for v in _binaries(nm.model):
-        v.domain = pyo.UnitInterval
-    return run_solver(nm)
+    return run_solver(relaxed_nm(case))
 
 
 def linking_rows_hold(nm) -> bool:
     """Every linking row holds at the values loaded into the model."""
-    for name in LINK_GROUPS:
-        for con in getattr(nm.model, name, {}).values() if hasattr(nm.model, name) else []:
-            if pyo.value(con.body) > con.upper + 1e-6:
-                return False
-    return True
+    components = [getattr(nm.model, name) for name in LINK_GROUPS if hasattr(nm.model, name)]
+    return all(pyo.value(con.body) <= con.upper + 1e-6
+               for component in components for con in component.values())
 
 
 @pytest.mark.parametrize("seed,expand", [(1, 0), (1, 3), (4, 4)])

@@ -556,9 +556,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         try:
             if not load_persistent():
                 return None
-            if lazy:
-                if holds_model(persistent, m):
-                    persistent.update_variables(binaries)
+            if lazy:  # (on a relaxed copy: the loaded model's domains do not matter)
                 relaxed = relax_with_lazy_links(nm, persistent, time_limit=left(first_limit),
                                                 threads=threads, method="ipm")
             else:

@@ -137,9 +137,10 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
                           method: str = "choose") -> dict[str, Any]:
     """Solve the LP relaxation of the model ``persistent`` holds, linking rows lazily.
 
-    ``persistent`` is a pyomo HiGHS solver holding ``nm.model`` with its binaries relaxed
-    (HiGHS's copy of it is not changed). ``method`` ("choose", "simplex" or "ipm") solves
-    the first LP; later ones are solved by dual simplex from the last basis.
+    ``persistent`` is a pyomo HiGHS solver holding ``nm.model``; the LP is a relaxed copy
+    of what it holds (its integrality dropped; the loaded model is not changed).
+    ``method`` ("choose", "simplex" or "ipm") solves the first LP; later ones are solved
+    by dual simplex from the last basis.
     ``time_limit`` (seconds) bounds the whole loop.
 
     Loads the optimum's values into the model's variables and returns ``status``,

@@ -77,6 +77,8 @@ def _parse_cell(text: str, attribute: Attribute) -> tuple[Any, str | None]:
         if lowered in {"false", "0", "no", "n"}:
             return False, None
         return None, f"must be true or false (got '{text}')"
+    if attribute.choices and text not in attribute.choices:
+        return None, f"must be one of {', '.join(attribute.choices)} (got '{text}')"
     return text, None
 
 

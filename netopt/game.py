@@ -69,6 +69,7 @@ class CoalitionSolver:
         collect(case.collection_points, m.open_collection_point)
         collect(case.recyclers, m.open_recycler)
         collect(case.reuse_outlets, m.open_reuse_outlet)
+        collect(case.dismantling_sites, m.site_open)
         for (k, _lv, _t), v in m.site_level.items():
             owner = case.dismantling_sites.at[k, "member_id"]
             if owner:

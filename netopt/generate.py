@@ -276,6 +276,9 @@ PARAMETERS: dict[str, object] = {
     "opening_budget_cny": "inf",
     "single_sourcing": False,
     "allow_outsourcing": True,
+    # the levels price capacity by the tonne (10/30/60 kt, the same CNY per t/yr), so
+    # modules would only restrict the plan: sized by the tonne (README.md)
+    "site_capacity": "continuous",
 }
 
 

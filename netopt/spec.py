@@ -482,6 +482,11 @@ def _check_value(key: str, value: Any, attribute: Attribute, bad) -> Any:
             bad(key, f"must be true or false (got {value!r})")
             return None
         return value
+    if attribute.choices:
+        if value not in attribute.choices:
+            bad(key, f"must be one of {', '.join(attribute.choices)} (got {value!r})")
+            return None
+        return value
     if attribute.type not in ("float", "int"):
         bad(key, "cannot be set by a spec")
         return None

@@ -429,6 +429,8 @@ def test_starting_plan_proven_by_its_relaxation_needs_no_search(monkeypatch, dec
     import netopt.model.solve as solve_module
 
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    # the LP rounding's path: no years apart (whose bound would prove it first)
+    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     case, _nm = growth_model(decoy=decoy) if decoy else growth_model(
         decoy=False, allow_outsourcing=False)
     plan = netopt.solve(case, mip_gap=1e-6)

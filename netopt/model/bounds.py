@@ -46,9 +46,10 @@ def year_case(case: Case, year: int) -> Case:
     return years_case(case, [year])
 
 
-def _solve_year(case: Case, year: int, weight: float, time_limit: float | None,
+def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | None,
                 mip_gap: float, threads: int | None) -> dict[str, Any]:
-    """One row of the bound's table: the year solved on its own (in a worker or here)."""
+    """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
+    or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``."""
     from netopt.model.solve import run_solver
 
     clock = time.perf_counter()
@@ -112,7 +113,7 @@ def year_relaxation_bound(
     try:
         if workers == 1:
             for year in years:
-                finish(_solve_year(case, year, factors[year], limit_for(0), mip_gap,
+                finish(solve_year_alone(case, year, factors[year], limit_for(0), mip_gap,
                                    threads))
                 if rows[-1]["interrupted"]:
                     break
@@ -126,7 +127,7 @@ def year_relaxation_bound(
                 while queue or running:
                     while queue and len(running) < workers:
                         year = queue.pop(0)
-                        running.add(pool.submit(_solve_year, case, year, factors[year],
+                        running.add(pool.submit(solve_year_alone, case, year, factors[year],
                                                 limit_for(len(running)), mip_gap, 1))
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:

@@ -220,9 +220,14 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
     facility_var("open_collection_point", cps, True)
     facility_var("open_recycler", recyclers, downstream)
     facility_var("open_reuse_outlet", outlets, downstream)
+    continuous = data.continuous_sites
+    sizing = data.site_sizing() if continuous else {}
     m.site_level = pyo.Var(
-        [(k, lv, t) for (k, lv) in level_keys for t in years], within=pyo.Binary, dense=True
-    )
+        [] if continuous else [(k, lv, t) for (k, lv) in level_keys for t in years],
+        within=pyo.Binary, dense=True)
+    site_years_continuous = [(k, t) for k in sizing for t in years]
+    m.site_open = pyo.Var(site_years_continuous, within=pyo.Binary, dense=True)
+    m.site_size = pyo.Var(site_years_continuous, within=pyo.NonNegativeReals, dense=True)
 
     # --- variables: shipments and flows --------------------------------------------------
     single = bool(par["single_sourcing"])
@@ -341,42 +346,68 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         rule=lambda _, j, t: m.open_collection_point[j, t] >= m.open_collection_point[j, prev[t]],
     )
 
-    # dismantling sites: levels, capacity, balance
+    # dismantling sites: sizing (modules or continuous), capacity, balance
     if has_sites:
         by_site: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
                               levels["capacity_t_per_yr"]):
             by_site[k].append((lv, float(cap)))
-
-        def site_cap_expr(k, t, at_most=math.inf):
-            """Site k's capacity in year t, each level's counted up to ``at_most`` t/yr."""
-            return linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
-                              [min(cap, at_most) for _lv, cap in by_site[k]])
-
-        m.site_one_level = pyo.Constraint(
-            [(k, t) for k in sites.index for t in years],
-            rule=lambda _, k, t: linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]])
-            <= 1,
-        )
-        m.site_no_shrink = pyo.Constraint(
-            [(k, t) for k in sites.index for t in years[1:]],
-            rule=lambda _, k, t: site_cap_expr(k, t) >= site_cap_expr(k, prev[t]),
-        )
+        max_level = {k: max(cap for _lv, cap in by_site[k]) for k in by_site}
         existing_sites = [k for k in sites.index if sites.at[k, "existing_level"]]
         existing_cap = {
             k: dict(by_site[k])[sites.at[k, "existing_level"]] for k in existing_sites
         }
+        site_years = [(k, t) for k in sites.index for t in years]
+
+        if continuous:
+            def site_cap_expr(k, t, at_most=math.inf):
+                """Site k's capacity in year t (t/yr)."""
+                return m.site_size[k, t]
+
+            def site_open_terms(k, t):
+                """(coefficient, variable) terms summing to 1 if site k is open in year t."""
+                return [(1.0, m.site_open[k, t])]
+
+            m.site_size_min = pyo.Constraint(
+                site_years, rule=lambda _, k, t: m.site_size[k, t]
+                >= sizing[k].min_t_per_yr * m.site_open[k, t])
+            m.site_size_max = pyo.Constraint(
+                site_years, rule=lambda _, k, t: m.site_size[k, t]
+                <= sizing[k].max_t_per_yr * m.site_open[k, t])
+            m.site_stays_open = pyo.Constraint(
+                [(k, t) for k in sites.index for t in years[1:]],
+                rule=lambda _, k, t: m.site_open[k, t] >= m.site_open[k, prev[t]])
+            for k in existing_sites:
+                for t in years:
+                    m.site_open[k, t].setlb(1)
+                    existing_vars.add(id(m.site_open[k, t]))
+        else:
+            def site_cap_expr(k, t, at_most=math.inf):
+                """Site k's capacity in year t, each level's counted up to ``at_most``."""
+                return linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
+                                  [min(cap, at_most) for _lv, cap in by_site[k]])
+
+            def site_open_terms(k, t):
+                """(coefficient, variable) terms summing to 1 if site k is open in year t
+                (at one of its levels)."""
+                return [(1.0, m.site_level[k, lv, t]) for lv, _c in by_site[k]]
+
+            m.site_one_level = pyo.Constraint(
+                site_years, rule=lambda _, k, t: terms_sum(site_open_terms(k, t)) <= 1)
+        m.site_no_shrink = pyo.Constraint(
+            [(k, t) for k in sites.index for t in years[1:]],
+            rule=lambda _, k, t: site_cap_expr(k, t) >= site_cap_expr(k, prev[t]),
+        )
         m.site_existing = pyo.Constraint(
             [(k, t) for k in existing_sites for t in years],
             rule=lambda _, k, t: site_cap_expr(k, t) >= existing_cap[k],
         )
-        site_slack = slack("site_capacity", [(k, t) for k in sites.index for t in years])
+        site_slack = slack("site_capacity", site_years)
 
         # A site can take in no more than the supply of the sources that can reach it
-        # that year (through a collection point or direct): in its capacity row, a
-        # level's capacity counts up to that much. Early on, with little supply, that is
-        # far less than a module, and the relaxation must then open a site in full to
-        # take a region's supply, not a sliver of it (issue 2, BENCHMARKS.md).
+        # that year (through a collection point or direct). Early on, with little
+        # supply, that is far less than a module, and the relaxation must then open a
+        # site in full to take a region's supply, not a sliver of it.
         sites_of_point: dict[str, set[str]] = defaultdict(set)
         for j, k, _p, _t in flow_index["collection_site"]:
             sites_of_point[j].add(k)
@@ -397,14 +428,24 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 rhs = rhs + site_slack[k, t]
             return terms_sum(inflow) <= rhs
 
-        m.site_capacity = pyo.Constraint(
-            [(k, t) for k in sites.index for t in years], rule=site_capacity_rule
-        )
+        m.site_capacity = pyo.Constraint(site_years, rule=site_capacity_rule)
+        if continuous:
+            # the same bound on the open binary: the size may exceed what arrives (it
+            # never shrinks), so its row alone would let the relaxation open a sliver
+            def site_reach_open_rule(_, k, t):
+                inflow = in_total.get((k, t), [])
+                if not inflow:
+                    return pyo.Constraint.Skip
+                most = min(max_level[k], site_reach.get((k, t), 0.0))
+                if site_slack is not None:
+                    return terms_sum(inflow) <= most * m.site_open[k, t] + site_slack[k, t]
+                return terms_sum(inflow) <= most * m.site_open[k, t]
+
+            m.site_reach_open = pyo.Constraint(site_years, rule=site_reach_open_rule)
         # strong linking of each collection point's shipment to a site: it can carry no
         # more than the point's capacity, and nothing unless the site is open. Without it
         # the relaxation opens a sliver of a module for each tonne (a very weak bound).
         if flow_index["collection_site"]:
-            max_level = {k: max(cap for _lv, cap in by_site[k]) for k in by_site}
             to_site: dict[tuple[str, str, int], list] = defaultdict(list)
             for key in flow_index["collection_site"]:
                 j, k, _p, t = key
@@ -418,17 +459,16 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 bound = min(max_level[k], reach)
                 if not elastic:
                     bound = min(bound, cap_j[j])
-                return linear_sum(to_site[(j, k, t)] + [
-                    m.site_level[k, lv, t] for lv, _c in by_site[k]],
-                    [1.0] * len(to_site[(j, k, t)]) + [-bound] * len(by_site[k])) <= 0
+                return terms_sum([(1.0, v) for v in to_site[(j, k, t)]] + [
+                    (-bound * c, v) for c, v in site_open_terms(k, t)]) <= 0
 
             m.site_link_collection = pyo.Constraint(list(to_site),
                                                     rule=site_link_collection_rule)
         if ship_index["source_site"] and not single:
             m.site_link = pyo.Constraint(
                 ship_index["source_site"],
-                rule=lambda _, i, k, t: ship["source_site"][i, k, t]
-                <= linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]]),
+                rule=lambda _, i, k, t: terms_sum([(1.0, ship["source_site"][i, k, t])] + [
+                    (-c, v) for c, v in site_open_terms(k, t)]) <= 0,
             )
         if downstream:
             m.site_balance = pyo.Constraint(balance_keys(sites.index), rule=balance_rule)
@@ -623,12 +663,24 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         facility_costs(outlets, m.open_reuse_outlet, outlets.index)
     for k, lv, capex, fixed in zip(levels["dismantling_site_id"], levels["level"],
                                    levels["annual_capex_cny"], levels["fixed_cost_cny_per_yr"]):
+        if continuous:
+            break
         owner = _owner(sites, k)
         for t in years:
             if capex:
                 terms[("opening", owner, t)].append((float(capex), m.site_level[k, lv, t]))
             if fixed:
                 terms[("fixed", owner, t)].append((float(fixed), m.site_level[k, lv, t]))
+    for k, size in sizing.items():
+        owner = _owner(sites, k)
+        for t in years:
+            for category, intercept, slope in (
+                    ("opening", size.capex_intercept_cny, size.capex_cny_per_t),
+                    ("fixed", size.fixed_intercept_cny, size.fixed_cny_per_t)):
+                if intercept:
+                    terms[(category, owner, t)].append((intercept, m.site_open[k, t]))
+                if slope:
+                    terms[(category, owner, t)].append((slope, m.site_size[k, t]))
 
     # policy constraints
     target = par["collection_rate_target"]

@@ -126,11 +126,21 @@ def extract_plan(nm: NetworkModel, **header) -> Plan:
         data.levels["dismantling_site_id"], data.levels["level"],
         data.levels["capacity_t_per_yr"])}
     sites_table = case.dismantling_sites
+    chosen_levels: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for (k, lv, t), v in levels.items():
+        if _round_binary(v):
+            chosen_levels[(k, t)].append(lv)
+    # sized by the tonne: open, and its capacity (t/yr)
+    site_open = _values(m.site_open) if len(m.site_open) else {}
+    site_size = _values(m.site_size) if len(m.site_size) else {}
     for k in sites_table.index:
         for t in years:
-            chosen = [lv for (kk, lv, tt), v in levels.items()
-                      if kk == k and tt == t and _round_binary(v)] if levels else []
-            cap = sum(level_cap[(k, lv)] for lv in chosen)
+            if site_open:
+                chosen = ["continuous"] if _round_binary(site_open.get((k, t), 0.0)) else []
+                cap = site_size.get((k, t), 0.0) if chosen else 0.0
+            else:
+                chosen = chosen_levels.get((k, t), [])
+                cap = sum(level_cap[(k, lv)] for lv in chosen)
             flow_in = throughput.get((k, t), 0.0)
             site_rows.append({
                 "kind": "dismantling_site", "id": k, "name": sites_table.at[k, "name"] or k,

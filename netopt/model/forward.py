@@ -40,7 +40,8 @@ from netopt.plan import OPTIMAL, TIME_LIMIT
 #: (model variable, case table) of each facility that opens and stays open.
 FACILITIES = (("open_collection_point", "collection_points"),
               ("open_recycler", "recyclers"),
-              ("open_reuse_outlet", "reuse_outlets"))
+              ("open_reuse_outlet", "reuse_outlets"),
+              ("site_open", "dismantling_sites"))  # (sites sized by the tonne)
 #: The first year's share of the time, against 1 for each later year: it decides the
 #: most (every later year builds on it) and, with nothing fixed, is the slowest to solve.
 FIRST_YEAR_WEIGHT = 3.0
@@ -64,7 +65,26 @@ def _chosen(nm: NetworkModel, year: int) -> dict[str, Any]:
               for var_name, _table in FACILITIES}
     levels = {str(k): str(lv) for (k, lv, t), v in m.site_level.items()
               if t == year and (v.value or 0.0) > ONE}
-    return {"open": opened, "levels": levels}
+    sizes = {str(k): float(m.site_size[k, t].value or 0.0)
+             for (k, t), v in m.site_open.items() if t == year and (v.value or 0.0) > ONE}
+    return {"open": opened, "levels": levels, "sizes": sizes}
+
+
+#: Tonnes per year a size handed from one year to the next may lose to rounding.
+SIZE_TOLERANCE_T = 1e-6
+
+
+def _keep_sizes(nm: NetworkModel, below: dict[str, Any] | None,
+                above: dict[str, Any] | None) -> None:
+    """Bound the sizes of sites sized by the tonne: at least what ``below`` (the year
+    before) built, which stays open, and at most what ``above`` (the year after) has."""
+    m = nm.model
+    for (k, _t), size in m.site_size.items():
+        if below is not None and str(k) in below.get("sizes", {}):
+            m.site_open[k, _t].setlb(1)
+            size.setlb(max(0.0, below["sizes"][str(k)] - SIZE_TOLERANCE_T))
+        if above is not None:
+            size.setub(above.get("sizes", {}).get(str(k), 0.0) + SIZE_TOLERANCE_T)
 
 
 def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
@@ -99,6 +119,7 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
         case = _with_existing(case, below)
     nm = build_model(prepare(years_case(case, window)))
     build_s = time.perf_counter() - clock
+    _keep_sizes(nm, below, above)
     if above is not None:
         m = nm.model
         for var_name, _table in FACILITIES:
@@ -131,8 +152,13 @@ def year_by_year_plan(
     mip_gap: float = 1e-4,
     threads: int | None = None,
     progress: Callable[[dict[str, float]], None] | None = None,
+    backward: bool = False,
 ) -> dict[str, Any] | None:
     """Openings and site levels of every year, chosen forward in time; None if none.
+
+    ``backward``: the years go from the last to the first instead, each opening at most
+    what the year after it opens (no site larger): the last year gets its own best
+    network, and each year before it the part of that network it needs.
 
     ``time_limit`` (seconds) is shared among the years as they come: the first year
     gets ``FIRST_YEAR_WEIGHT`` shares, each later one share of what is left, and a year
@@ -150,30 +176,36 @@ def year_by_year_plan(
     factors = discount_factors(years, case.parameters["discount_rate"])
     weights = [FIRST_YEAR_WEIGHT] + [1.0] * (len(years) - 1)
     start = time.perf_counter()
-    chosen: dict[str, Any] | None = None  # what the year before opened
-    result: dict[str, Any] = {"open": {}, "levels": {}, "build_s": 0.0}
+    chosen: dict[str, Any] | None = None  # what the year before (after) opened
+    result: dict[str, Any] = {"open": {}, "levels": {}, "sizes": {}, "build_s": 0.0}
     rows: list[dict[str, Any]] = []
-    for position, year in enumerate(years):
+    for position, year in enumerate(years[::-1] if backward else years):
         limit = None
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - start)
             limit = max(1.0, left * weights[position] / sum(weights[position:]))
         clock = time.perf_counter()
         nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
-                                  threads=threads, below=chosen)
+                                  threads=threads, below=None if backward else chosen,
+                                  above=chosen if backward else None)
         result["build_s"] += solved["build_s"]
         if solved["status"] not in (OPTIMAL, TIME_LIMIT):
             return None
+        if position == 0:  # the first year alone: its bound bounds that year of any plan
+            result["first_year_bound_cny"] = factors[year] * solved["bound"]
+            result["first_year"] = year
         chosen = _chosen(nm, year)
         result["open"][year] = chosen["open"]
         result["levels"][year] = chosen["levels"]
+        result["sizes"][year] = chosen["sizes"]
         rows.append(_year_row(nm, year, solved, factors[year] * _year_cost(nm, year),
                               chosen, time.perf_counter() - clock))
         if progress is not None:
             progress({"time_s": time.perf_counter() - start, "objective": math.inf,
                       "bound": -math.inf, "gap": math.inf, "nodes": 0.0, "improved": 0.0,
                       "phase": f"starting plan, year {year}"})
-    table = pd.DataFrame(rows, columns=YEAR_BY_YEAR_COLUMNS)
+    table = pd.DataFrame(rows, columns=YEAR_BY_YEAR_COLUMNS).sort_values(
+        "year", ignore_index=True)
     result.update(table=table, objective=float(table["objective_cny"].sum()),
                   seconds=time.perf_counter() - start)
     return result
@@ -204,14 +236,16 @@ def improve_year_by_year(
     window = max(1, min(window, len(years)))
     factors = discount_factors(years, case.parameters["discount_rate"])
     start = time.perf_counter()
-    plan = {**plan, "open": dict(plan["open"]), "levels": dict(plan["levels"])}
+    plan = {**plan, "open": dict(plan["open"]), "levels": dict(plan["levels"]),
+            "sizes": dict(plan["sizes"])}
     rows = {row["year"]: row for row in plan["table"].to_dict("records")}
 
     def neighbour(position: int) -> dict[str, Any] | None:
         if not 0 <= position < len(years):
             return None
         return {"open": plan["open"][years[position]],
-                "levels": plan["levels"][years[position]]}
+                "levels": plan["levels"][years[position]],
+                "sizes": plan["sizes"][years[position]]}
 
     starts = list(range(len(years) - window + 1))
     sweeps, improved, out_of_time = 0, True, False
@@ -240,6 +274,7 @@ def improve_year_by_year(
                         chosen = _chosen(nm, year)
                         plan["open"][year] = chosen["open"]
                         plan["levels"][year] = chosen["levels"]
+                        plan["sizes"][year] = chosen["sizes"]
                         rows[year] = _year_row(nm, year, solved, costs[year], chosen,
                                                seconds)
                     improved = True
@@ -267,7 +302,8 @@ def _year_row(nm: NetworkModel, year: int, solved: dict[str, Any], cost: float,
             "seconds": seconds,
             "facilities_open": sum(len(ids) for ids in chosen["open"].values()),
             "site_capacity_t_per_yr": float(sum(capacity[k][lv]
-                                                for k, lv in chosen["levels"].items()))}
+                                                for k, lv in chosen["levels"].items())
+                                            + sum(chosen["sizes"].values()))}
 
 
 def plan_values(nm: NetworkModel, plan: dict[str, Any]) -> dict[int, float]:

@@ -66,8 +66,9 @@ RELAXATION_IPM_ROWS = 100_000
 RELAXATION_BY_YEAR_ROWS = 100_000
 #: ... that many years at a time, in worker processes (at most the machine's cores).
 RELAXATION_BY_YEAR_WORKERS = 2
-#: The kinds of facility a relaxation opens (a site's levels are rounded instead).
-OPENINGS = ("open_collection_point", "open_recycler", "open_reuse_outlet")
+#: The kinds of facility a relaxation opens (a site's levels are rounded instead; a site
+#: sized by the tonne is opened as the others, its size left to the plan's LP).
+OPENINGS = ("open_collection_point", "open_recycler", "open_reuse_outlet", "site_open")
 #: At scale, each year's MIP over its collection points (:func:`_year_points`) gets this
 #: share of the first plan's budget, spread over the years (``workers`` at a time), up
 #: to ``POINTS_MIP_SECONDS`` a year.
@@ -94,6 +95,8 @@ def _relaxed_capacity(nm: NetworkModel) -> dict[tuple[str, int], float]:
     cap_of = level_capacities(nm)
     for (k, lv, t), v in nm.model.site_level.items():
         capacity[(k, t)] += cap_of[k][lv] * (v.value or 0.0)
+    for (k, t), v in nm.model.site_size.items():
+        capacity[(k, t)] += v.value or 0.0
     return capacity
 
 
@@ -426,12 +429,7 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
 
 def level_capacities(nm: NetworkModel) -> dict[str, dict[str, float]]:
     """Capacity (t/yr) of each dismantling site's levels: site -> level -> t/yr."""
-    levels = nm.data.levels
-    cap_of: dict[str, dict[str, float]] = defaultdict(dict)  # site -> level -> t/yr
-    for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
-                          levels["capacity_t_per_yr"]):
-        cap_of[k][lv] = float(cap)
-    return cap_of
+    return nm.data.level_capacities()
 
 
 def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
@@ -579,7 +577,8 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     if points is not None:
         rules = {"points MIP": open_from_first_use(nm, others | points), **rules}
     search_rule = next(iter(rules))
-    sites = list(level_capacities(nm))
+    # (sites sized by the tonne have no levels to round: their LP sizes them)
+    sites = [] if nm.data.continuous_sites else list(level_capacities(nm))
     solved: dict[tuple, float] = {}  # level plan -> objective (inf: infeasible)
     best: dict[str, Any] = {"objective": float("inf"), "thresholds": None, "values": None}
     improvements: list[tuple[float, float]] = []  # (seconds, objective CNY)

@@ -36,6 +36,26 @@ class Product:
     damaged: bool
 
 
+def _line_through(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float]:
+    """(intercept, slope) of the line through (x0, y0) and (x1, y1); flat if x1 == x0."""
+    slope = (y1 - y0) / (x1 - x0) if x1 > x0 else 0.0
+    return y0 - slope * x0, slope
+
+
+@dataclass(frozen=True)
+class SiteSizing:
+    """A dismantling site sized by the tonne: capacity between ``min_t_per_yr`` and
+    ``max_t_per_yr`` once open; each cost is ``intercept + slope * capacity`` (CNY/yr,
+    the slope in CNY per t/yr), the line through the site's smallest and largest level."""
+
+    min_t_per_yr: float
+    max_t_per_yr: float
+    capex_intercept_cny: float
+    capex_cny_per_t: float
+    fixed_intercept_cny: float
+    fixed_cny_per_t: float
+
+
 @dataclass
 class NetworkData:
     """Everything the MIP needs, keyed by ids. Distances in km, money in CNY, mass in t."""
@@ -51,6 +71,34 @@ class NetworkData:
     collection_is_sink: bool
     site_is_sink: bool
     parameters: dict = field(default_factory=dict)
+
+    @property
+    def continuous_sites(self) -> bool:
+        """Whether dismantling sites are sized by the tonne (``site_capacity`` =
+        "continuous") rather than in the modules of their levels."""
+        return self.parameters.get("site_capacity", "modules") == "continuous"
+
+    def level_capacities(self) -> dict[str, dict[str, float]]:
+        """Capacity (t/yr) of each dismantling site's levels: site -> level -> t/yr."""
+        capacity: dict[str, dict[str, float]] = {}
+        for k, lv, cap in zip(self.levels["dismantling_site_id"], self.levels["level"],
+                              self.levels["capacity_t_per_yr"]):
+            capacity.setdefault(str(k), {})[str(lv)] = float(cap)
+        return capacity
+
+    def site_sizing(self) -> dict[str, SiteSizing]:
+        """Each dismantling site's continuous sizing, from its smallest and largest level."""
+        sizing: dict[str, SiteSizing] = {}
+        for k, group in self.levels.groupby("dismantling_site_id", sort=False):
+            ordered = group.sort_values("capacity_t_per_yr")
+            low, high = ordered.iloc[0], ordered.iloc[-1]
+            lines = [_line_through(float(low["capacity_t_per_yr"]), float(low[column]),
+                                   float(high["capacity_t_per_yr"]), float(high[column]))
+                     for column in ("annual_capex_cny", "fixed_cost_cny_per_yr")]
+            sizing[str(k)] = SiteSizing(float(low["capacity_t_per_yr"]),
+                                        float(high["capacity_t_per_yr"]),
+                                        *lines[0], *lines[1])
+        return sizing
 
     def transport_cost(self, leg: str, product: str, km: float) -> float:
         """CNY per tonne moved over one arc of ``leg``."""

@@ -259,6 +259,9 @@ def _relative_gap(objective: float, bound: float) -> float:
 
 #: ``plan.termination`` of a starting plan within ``mip_gap`` of the relaxation's bound.
 PROVEN_BY_RELAXATION = "starting plan within mip_gap of the relaxation's bound"
+#: ``plan.termination`` of a plan of the years solved apart within ``mip_gap`` of the
+#: sum of the years' bounds.
+PROVEN_BY_YEARS = "plan within mip_gap of the years' bound"
 
 
 def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> bool:
@@ -296,16 +299,10 @@ def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
 #: and building the model took (extraction took 0.4-0.7 of it, 700 to 3,000 dealers).
 EXTRACT_RESERVE = 0.75
 
-#: Share of a multi-year case's time limit the year-by-year starting plan may use, before
-#: the LP rounding (which then shares what is left with the search).
-YEAR_BY_YEAR_TIME_SHARE = 0.75
-#: ... of which the first pass, year by year, may use this share; two years at a time
-#: then improve it with the rest. A year's MIP needs tens of seconds to be worth keeping
-#: (HiGHS's root alone takes about 15 s on a year of the default case), so the two
-#: passes take most of the limit: the LP rounding, on what is left, is the fallback.
-FIRST_PASS_SHARE = 0.6
-#: Its years stop at this gap, or the plan's if larger: a starting plan need not be proven.
-YEAR_BY_YEAR_GAP_FLOOR = 1e-3
+#: Share of a multi-year case's time limit (of what is left after the build) that its
+#: years solved apart may use (:mod:`netopt.model.decompose`); the search on the whole
+#: model, from their plan, gets the rest.
+YEARS_APART_TIME_SHARE = 0.85
 
 
 #: Models with more rows than this get no year-by-year plan: each year is then a MIP
@@ -327,41 +324,41 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
                         time_limit: float | None, mip_gap: float, threads: int | None,
                         progress: Callable[[dict[str, float]], None] | None,
                         ) -> dict[str, Any] | None:
-    """The year-by-year plan (:mod:`netopt.model.forward`: a first pass one year at a
-    time, then two years at a time) as a plan of the whole model ``nm``: its openings
-    fixed and the flows re-optimised. None if there is none."""
-    from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
+    """The years solved apart (:mod:`netopt.model.decompose`: the years' bound and the
+    forward pass, side by side): their plan as a plan of the whole model ``nm`` (its
+    openings fixed, the flows re-optimised), with the years' bound. None if no plan."""
+    from netopt.model.decompose import solve_years_apart
+    from netopt.model.forward import plan_values
     from netopt.model.heuristic import solve_fixed
 
     clock = time.perf_counter()
-    budget = None if time_limit is None else YEAR_BY_YEAR_TIME_SHARE * time_limit
-    year_gap = max(mip_gap, YEAR_BY_YEAR_GAP_FLOOR)
-    try:
-        forward = year_by_year_plan(
-            case, time_limit=None if budget is None else FIRST_PASS_SHARE * budget,
-            mip_gap=year_gap, threads=threads, progress=progress)
-        if forward is None:
-            return None
-        left = None if budget is None else budget - (time.perf_counter() - clock)
-        forward = improve_year_by_year(case, forward, time_limit=left, mip_gap=year_gap,
-                                       threads=threads, progress=progress)
-    except KeyboardInterrupt:
-        nm.interrupted = True
+    budget = None if time_limit is None else YEARS_APART_TIME_SHARE * time_limit
+    workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
+    apart = solve_years_apart(case, time_limit=budget, mip_gap=mip_gap, workers=workers,
+                              progress=progress)
+    nm.interrupted = nm.interrupted or apart["interrupted"]
+    if apart["plan"] is None:
         return None
     left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - clock))
-    # the passes' work is in this LP's flows: a first Ctrl-C lets it finish (a few
+    # the years' work is in this LP's flows: a first Ctrl-C lets it finish (a few
     # seconds) rather than lose the plan
-    objective, values = solve_fixed(nm, plan_values(nm, forward), persistent=persistent,
+    objective, values = solve_fixed(nm, plan_values(nm, apart["plan"]), persistent=persistent,
                                     threads=threads, time_limit=left,
                                     finish_on_interrupt=True)
     if values is None:
         return None
+    seconds = time.perf_counter() - clock
+    trace = [*apart["trace"], (seconds, objective, apart["bound"])]
     if progress is not None:
-        progress({"time_s": time.perf_counter() - clock, "objective": objective,
-                  "bound": -math.inf, "gap": math.inf, "nodes": 0.0, "improved": 1.0,
-                  "phase": "starting plan"})
-    return {**forward, "objective": objective, "values": values, "bound": -math.inf,
-            "method": "year_by_year"}
+        progress({"time_s": seconds, "objective": objective, "bound": apart["bound"],
+                  "gap": _relative_gap(objective, apart["bound"]), "nodes": 0.0,
+                  "improved": 1.0, "phase": "years apart: plan of the whole model"})
+    record = {"bound_cny": apart["bound"], "rounds": apart["rounds"],
+              "seconds": seconds, "years": apart["years"],
+              "trace": [{"seconds": t, "objective_cny": o, "bound_cny": b}
+                        for t, o, b in trace]}
+    return {**apart["plan"], "objective": objective, "values": values,
+            "bound": apart["bound"], "method": "years_apart", "years_apart": record}
 
 
 def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] | None,
@@ -673,7 +670,7 @@ def solve(
             else HEURISTIC_TIME_SHARE
         budget = None if left is None else share * left
         first_budget = None if left is None else FIRST_PLAN_TIME_SHARE * left
-        if not nm.interrupted:
+        if not nm.interrupted and forward is None:
             rounded = lp_rounding(nm, time_limit=budget, first_plan_time_limit=first_budget,
                                   threads=threads, persistent=persistent,
                                   mip_gap=mip_gap, progress=progress, rows=rows)
@@ -691,7 +688,8 @@ def solve(
         from netopt.model.heuristic import load_values
 
         load_values(nm, rounded["values"])
-        result = {"status": OPTIMAL, "termination": PROVEN_BY_RELAXATION,
+        result = {"status": OPTIMAL, "termination": PROVEN_BY_YEARS
+                  if rounded["method"] == "years_apart" else PROVEN_BY_RELAXATION,
                   "objective": rounded["objective"], "bound": rounded["bound"],
                   "gap": _relative_gap(rounded["objective"], rounded["bound"])}
     else:
@@ -749,4 +747,6 @@ def solve(
     plan.meta["mip_gap_requested"] = mip_gap
     if starting_record is not None:
         plan.meta["starting_plan"] = starting_record
+    if forward is not None and "years_apart" in forward:
+        plan.meta["years_apart"] = forward["years_apart"]
     return plan

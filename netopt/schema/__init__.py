@@ -62,6 +62,13 @@ class Attribute:
         return None
 
     @property
+    def choices(self) -> tuple[str, ...]:
+        """The values a ``choice:a|b`` attribute may take (empty for other types)."""
+        if self.type.startswith("choice:"):
+            return tuple(self.type.split(":", 1)[1].split("|"))
+        return ()
+
+    @property
     def nullable_ref(self) -> bool:
         return self.type.startswith("ref:") and self.type.endswith("?")
 

@@ -1,0 +1,222 @@
+"""A multi-year case solved years apart: a proven bound from the years alone, and
+plans from passes over the years, side by side on the machine's cores.
+
+Dropping the rows that link the years (a facility stays open, a site never shrinks)
+leaves one MIP per year; the sum of their proven bounds bounds the whole case
+(:mod:`netopt.model.bounds`). A pass (:mod:`netopt.model.forward`) solves the years in
+turn, each within what its neighbour opened: backward from the last year (each year
+opens part of the next year's network) or forward from the first (each keeps what the
+years before opened). Either is a plan of the whole case; the first year of a pass is
+solved alone, so its bound serves the years' bound too.
+
+The work runs in rounds on a pool of worker processes, one HiGHS thread each: a pass
+is one task (its years depend on each other), each year's bound another. The first
+round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs the backward pass;
+while time is left and the plan is not proven to ``mip_gap``, each later round divides
+the gap by ``YearsPolicy.gap_divisor``, solves again the years whose bound is furthest
+from their plan, and runs the forward pass (second round) or the best plan's two-year
+windows (:func:`netopt.model.forward.improve_year_by_year`, later rounds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+from netopt.case import Case
+from netopt.model.bounds import solve_year_alone
+from netopt.model.forward import improve_year_by_year, year_by_year_plan
+from netopt.model.network import discount_factors
+from netopt.pool import local_pool
+
+
+class _InlineExecutor:
+    """Runs each task as it is submitted: for a process that may not start workers
+    (a daemonic one, such as a Dask worker's) or wants none."""
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as exc:  # (re-raised by future.result())
+            future.set_exception(exc)
+        return future
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[Any]:
+    """``workers`` processes, or this one when it is one or may not start any."""
+    if workers <= 1 or multiprocessing.current_process().daemon:
+        yield _InlineExecutor()
+    else:
+        with local_pool(workers) as pool:
+            yield pool
+
+
+@dataclass(frozen=True)
+class YearsPolicy:
+    """How the years-apart solve spends its time."""
+
+    #: relative gap of each year's MIP in the first round
+    first_gap: float = 5e-3
+    #: each later round's gap is the last one's divided by this
+    gap_divisor: float = 4.0
+    #: a year's MIP gets at least this many seconds (or what is left)
+    min_year_seconds: float = 5.0
+    #: ... and at most this many times its share of the time left
+    year_share_factor: float = 2.0
+
+
+def _relative_gap(objective: float, bound: float) -> float:
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.inf
+    return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
+
+
+def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None,
+               gap: float, round_number: int) -> dict[str, Any] | None:
+    """The plan's task of a round (in a worker): the backward pass first, then the
+    forward pass, then the best plan's two-year windows solved again."""
+    if round_number <= 2:
+        return year_by_year_plan(case, time_limit=time_limit, mip_gap=gap, threads=1,
+                                 backward=round_number == 1)
+    if plan is None:
+        return None
+    return improve_year_by_year(case, plan, time_limit=time_limit, mip_gap=gap, threads=1)
+
+
+def solve_years_apart(
+    case: Case,
+    *,
+    time_limit: float | None,
+    mip_gap: float = 1e-4,
+    workers: int = 2,
+    policy: YearsPolicy | None = None,
+    progress: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Bound and plan of a multi-year ``case`` from its years solved apart.
+
+    ``time_limit`` (seconds of wall time) for the whole; ``mip_gap``: stop once the plan
+    is proven to this relative gap. ``workers`` processes run the tasks side by side.
+    Returns ``plan`` (as :func:`netopt.model.forward.year_by_year_plan`'s, or None),
+    ``objective`` (its cost, CNY, discounted), ``bound`` (the sum of the years' bounds,
+    CNY; -inf until every year has one), ``years`` (by year: ``bound_cny``,
+    ``objective_cny`` of the year alone, ``gap``, ``seconds``), ``trace`` (one
+    (seconds, objective, bound) per change), ``rounds`` and ``interrupted`` (Ctrl-C).
+    """
+    policy = policy or YearsPolicy()
+    years = list(case.years)
+    factors = discount_factors(years, case.parameters["discount_rate"])
+    start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    best: dict[str, Any] = {"plan": None, "objective": math.inf}
+    by_year: dict[int, dict[str, Any]] = {}
+    trace: list[tuple[float, float, float]] = []
+
+    def left() -> float | None:
+        return None if deadline is None else deadline - time.perf_counter()
+
+    def bound() -> float:
+        if len(by_year) < len(years):
+            return -math.inf
+        return float(sum(row["bound_cny"] for row in by_year.values()))
+
+    def note(phase: str) -> None:
+        now = time.perf_counter() - start
+        trace.append((now, best["objective"], bound()))
+        if progress is not None:
+            progress({"time_s": now, "objective": best["objective"], "bound": bound(),
+                      "gap": _relative_gap(best["objective"], bound()), "nodes": 0.0,
+                      "improved": 0.0, "phase": phase})
+
+    def take_year(row: dict[str, Any], gap: float) -> None:
+        old = by_year.get(row["year"])
+        if old is None or row["bound_cny"] > old["bound_cny"]:
+            by_year[row["year"]] = {**row, "gap": gap}
+
+    def take_plan(plan: dict[str, Any] | None) -> None:
+        if plan is None:
+            return
+        if plan.get("first_year_bound_cny") is not None:
+            # the pass's first year was solved alone: its bound serves the years' bound
+            first = plan["first_year"]
+            row = plan["table"].set_index("year").loc[first]
+            take_year({"year": first, "discount_factor": factors[first], "status": "plan",
+                       "objective_cny": float(row["objective_cny"]),
+                       "bound_cny": plan["first_year_bound_cny"],
+                       "seconds": float(row["seconds"])}, plan.get("mip_gap", math.nan))
+        if plan["objective"] < best["objective"]:
+            best.update(plan=plan, objective=plan["objective"])
+
+    def proven() -> bool:
+        return _relative_gap(best["objective"], bound()) <= mip_gap
+
+    if multiprocessing.current_process().daemon:
+        workers = 1
+    workers = max(1, workers)
+    gap, rounds, interrupted = max(mip_gap, policy.first_gap), 0, False
+    try:
+        with _pool(workers) as pool:
+            while True:
+                rounds += 1
+                # alone in this process, the pass leaves half the time to the bounds
+                plan_limit = left()
+                if plan_limit is not None:
+                    plan_limit = max(1.0, plan_limit / (2 if workers == 1 else 1))
+                plan_future: Future | None = pool.submit(
+                    _plan_task, case, best["plan"], plan_limit, gap, rounds)
+                # the first round bounds every year but the last (the backward pass's
+                # first); later rounds the years whose bound is furthest from their plan
+                if rounds == 1:
+                    queue = years[:-1]
+                else:
+                    queue = sorted(years, key=lambda y: by_year[y]["bound_cny"]
+                                   - by_year[y]["objective_cny"])
+                running: dict[Future, int] = {}
+                while queue or running or plan_future is not None:
+                    busy = len(running) + (plan_future is not None)
+                    while queue and busy < workers:
+                        year = queue.pop(0)
+                        limit = None
+                        if deadline is not None:
+                            share = left() * (workers - (plan_future is not None)) / max(
+                                1, len(queue) + 1 + len(running))
+                            # up to twice its share: a year stopped early keeps a weak
+                            # bound, and one done early leaves its time to the rest
+                            limit = max(1.0, min(policy.min_year_seconds, left()),
+                                        min(left(), policy.year_share_factor * share))
+                        running[pool.submit(solve_year_alone, case, year, factors[year],
+                                            limit, gap, 1)] = year
+                        busy += 1
+                    pending = set(running) | ({plan_future} if plan_future else set())
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        if future is plan_future:
+                            plan_future = None
+                            plan = future.result()
+                            if plan is not None:
+                                plan["mip_gap"] = gap
+                            take_plan(plan)
+                            if years[-1] not in by_year:  # no pass: bound the last year
+                                queue.append(years[-1])
+                            note("years apart: plan")
+                        else:
+                            running.pop(future)
+                            take_year(future.result(), gap)
+                            note("years apart: bound")
+                out_of_time = deadline is not None and left() < policy.min_year_seconds
+                if proven() or out_of_time or gap <= mip_gap or not math.isfinite(bound()):
+                    break
+                gap = max(mip_gap, gap / policy.gap_divisor)
+    except KeyboardInterrupt:
+        interrupted = True
+    table = [by_year[y] for y in years if y in by_year]
+    return {"plan": best["plan"], "objective": best["objective"], "bound": bound(),
+            "years": table, "trace": trace, "rounds": rounds, "interrupted": interrupted,
+            "seconds": time.perf_counter() - start}

@@ -1,0 +1,129 @@
+"""Sites sized by the tonne, and multi-year cases solved years apart: hand-solved cases.
+
+tiny/growth (README): supply 100 t in 2026 and 300 t in 2027, every tonne nets 10 CNY
+in the network, c1 costs 1,000 a year, d1 has a small level (200 t/yr, 3,000 a year)
+and a large one (400 t/yr, 5,000 a year). In modules its optimum is 14,000.
+
+Sized by the tonne, d1's cost is the line through its two levels: 1,000 + 10 CNY per
+t/yr, from 200 to 400 t/yr. 2026 needs 100 t/yr but gets the smallest size, 200
+(3,000); 2027 needs 300 (4,000): 2 x 1,000 + 3,000 + 4,000 + 400 t x 10 = 13,000.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+import netopt
+import netopt.model.solve as solve_module
+from netopt.datasets import data_path
+from netopt.errors import CaseError
+from netopt.model.decompose import solve_years_apart
+from netopt.model.forward import year_by_year_plan
+from tests.test_forward import trap
+
+EXACT = {"mip_gap": 1e-9}
+
+
+def growth(sizing: str = "modules") -> netopt.Case:
+    return netopt.load_case(data_path("tiny/growth")).replace(
+        parameters={"site_capacity": sizing})
+
+
+def site_rows(plan: netopt.Plan) -> pd.DataFrame:
+    return plan.sites[plan.sites["kind"] == "dismantling_site"].set_index("year")
+
+
+def test_sized_by_the_tonne_growth_is_solved_by_hand():
+    plan = netopt.solve(growth("continuous"), **EXACT)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(13000.0)
+    sites = site_rows(plan)
+    assert sites["capacity_t_per_yr"].tolist() == pytest.approx([200.0, 300.0])
+    assert sites["opened"].tolist() == [True, True]
+    costs = plan.costs.groupby("category")["discounted_cny"].sum()
+    # c1 1,000 a year, d1 3,000 then 4,000
+    assert costs["opening"] == pytest.approx(2 * 1000.0 + 3000.0 + 4000.0)
+    # the same case in modules keeps its hand optimum
+    assert netopt.solve(growth("modules"), **EXACT).objective == pytest.approx(14000.0)
+
+
+def test_a_site_sized_by_the_tonne_never_shrinks_and_an_existing_one_stays():
+    case = growth("continuous")
+    sites = case.dismantling_sites.copy()
+    sites["existing_level"] = "large"  # d1 exists at 400 t/yr
+    plan = netopt.solve(case.replace(dismantling_sites=sites), **EXACT)
+    # both years at 400 t/yr (5,000 each): 2,000 + 10,000 + 4,000
+    assert site_rows(plan)["capacity_t_per_yr"].tolist() == pytest.approx([400.0, 400.0])
+    assert plan.objective == pytest.approx(16000.0)
+
+
+def test_site_capacity_is_a_checked_choice(tmp_path):
+    folder = tmp_path / "case"
+    shutil.copytree(data_path("tiny/growth"), folder)
+    with open(folder / "parameters.csv", "a", encoding="utf-8") as handle:
+        handle.write("site_capacity,by the tonne,\n")
+    with pytest.raises(CaseError) as error:
+        netopt.load_case(folder)
+    message = str(error.value)
+    assert "parameters.csv" in message and "value" in message
+    assert "must be one of modules, continuous" in message
+
+
+@pytest.mark.parametrize("sizing, optimum", [("modules", 14000.0), ("continuous", 13000.0)])
+def test_years_apart_prove_growth(sizing, optimum):
+    """Each year alone is the year of the optimum here: the years' bound meets the plan."""
+    result = solve_years_apart(growth(sizing), time_limit=None, workers=1, **EXACT)
+    assert result["objective"] == pytest.approx(optimum)
+    assert result["bound"] == pytest.approx(optimum)
+    assert [row["year"] for row in result["years"]] == [2026, 2027]
+    assert result["rounds"] == 1 and not result["interrupted"]
+
+
+def test_the_backward_pass_escapes_the_forward_trap():
+    """trap(): 2026 alone takes d2 (4,900) and the forward pass pays 14,800; backward,
+    2027 alone takes d1 large (9,000) and 2026 the small level within it (5,000)."""
+    case = trap()
+    backward = year_by_year_plan(case, backward=True, **EXACT)
+    assert backward["levels"] == {2026: {"d1": "small"}, 2027: {"d1": "large"}}
+    assert backward["objective"] == pytest.approx(14000.0)
+    assert year_by_year_plan(case, **EXACT)["objective"] == pytest.approx(14800.0)
+
+
+def test_years_apart_bound_the_trap_below_its_optimum():
+    """The years alone: 2026 with d2, 4,900; 2027 with d1 large, 9,000: a bound of
+    13,900 under the optimum of 14,000, which the backward pass finds."""
+    result = solve_years_apart(trap(), time_limit=None, workers=2, **EXACT)
+    by_year = {row["year"]: row["bound_cny"] for row in result["years"]}
+    assert by_year == pytest.approx({2026: 4900.0, 2027: 9000.0})
+    assert result["bound"] == pytest.approx(13900.0)
+    assert result["objective"] == pytest.approx(14000.0)
+    # not proven to 1e-9: the rounds went on until the gap could not shrink further
+    assert result["rounds"] > 1
+
+
+def test_solve_reports_the_years_bound_and_plan(monkeypatch):
+    """With the starting plans switched on for this small model, solve() takes the years
+    apart: their plan, their bound in plan.meta, and the search proves the optimum."""
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
+    plan = netopt.solve(trap(), time_limit=120, **EXACT)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(14000.0)
+    record = plan.meta["years_apart"]
+    assert record["bound_cny"] == pytest.approx(13900.0)
+    assert plan.meta["starting_plan"]["method"] == "years_apart"
+    # the trace never has a bound above a plan, and ends with the whole model's plan
+    for row in record["trace"]:
+        assert row["bound_cny"] <= row["objective_cny"] + 1e-6
+    assert record["trace"][-1]["objective_cny"] == pytest.approx(14000.0)
+
+
+def test_a_plan_within_the_gap_of_the_years_bound_needs_no_search(monkeypatch):
+    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
+    plan = netopt.solve(growth("continuous"), time_limit=120, mip_gap=1e-6)
+    assert plan.status == "optimal"
+    assert plan.termination == solve_module.PROVEN_BY_YEARS
+    assert plan.objective == pytest.approx(13000.0)
+    assert plan.bound == pytest.approx(13000.0)

@@ -51,6 +51,7 @@ from netopt.model.solve import solve
 from netopt.plan import OPTIMAL
 from netopt.pool import local_pool
 from netopt.spec import Spec, load_specs
+from netopt.version import __version__
 
 RUN_RECORD = "run.json"
 COMPARISON = "comparison.csv"
@@ -164,9 +165,7 @@ def versions() -> dict[str, str]:
     """Versions of netopt, pyomo, highspy/HiGHS and Python in this process."""
     from importlib import metadata
 
-    import netopt
-
-    found = {"netopt": netopt.__version__, "python": platform.python_version()}
+    found = {"netopt": __version__, "python": platform.python_version()}
     for package in ("pyomo", "highspy"):
         try:
             found[package] = metadata.version(package)

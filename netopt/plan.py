@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -58,6 +58,9 @@ FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year"
 @dataclass
 class Plan:
     """A network plan and how it was found. Money in CNY, mass in t, distance in km."""
+
+    #: Each leg of :attr:`flows` -> (origin kind, destination kind), as :data:`LEG_ENDS`.
+    leg_ends: ClassVar[dict[str, tuple[str, str]]] = LEG_ENDS
 
     status: str
     objective: float
@@ -129,9 +132,10 @@ class Plan:
     def to_geodataframes(self) -> dict[str, Any]:
         """GIS layers (sources, sites by kind, flows) as GeoDataFrames in EPSG:4326.
 
-        See :func:`netopt.io.gis.plan_layers`; the same layers ``netopt export`` writes.
+        See :func:`netopt.layers.plan_layers`; the same layers ``netopt export`` writes.
         """
-        from netopt.io.gis import plan_layers
+        # deferred: geopandas and shapely are slow to import and only the layers need them
+        from netopt.layers import plan_layers
 
         return plan_layers(self)
 

@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+import netopt
 from netopt.commands import CaseArg, case_path
 from netopt.console import console, print_allocation
+from netopt.game import allocate_savings
 
 
 def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -30,9 +32,6 @@ def _cache_folder(cache: Path | None) -> Path:
 def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cache: Path | None,
                   mip_gap: float, time_limit: float | None) -> None:
     """Coalition values, every allocation method, stability; print and write tables."""
-    # deferred, as netopt in allocate(): the game imports the solver stack
-    from netopt.game import allocate_savings
-
     n = len(loaded.member_ids)
     console.print(f"valuing {2 ** n - 1} coalitions of {n} members "
                   f"(cache: {_cache_folder(cache)})")
@@ -58,10 +57,6 @@ def allocate(
     time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
 ) -> None:
     """Value every coalition of members and split the savings (Shapley, nucleolus, ...)."""
-    # deferred: the solver stack (pyomo, highspy) is slow to import, and `netopt --help`,
-    # `validate` and `schema` do not need it
-    import netopt
-
     loaded = netopt.load_case(case_path(case))
     if out is not None and out.exists() and any(out.glob("allocation*.csv")):
         raise FileExistsError(f"{out} already holds an allocation; choose another --out")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import netopt
 from netopt.commands import CaseArg, case_path
 from netopt.commands.allocate import allocate_case
 from netopt.commands.export import export_all
@@ -58,10 +59,6 @@ def run(
         "better of the two.")] = None,
 ) -> None:
     """Solve a case, write its plan into a new output folder, and split the savings."""
-    # deferred: the solver stack (pyomo, highspy) is slow to import, and `netopt --help`,
-    # `validate` and `schema` do not need it
-    import netopt
-
     path = case_path(case)
     loaded = netopt.load_case(path)
     folder = _new_output_folder(out, loaded.name, overwrite)

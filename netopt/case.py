@@ -171,10 +171,12 @@ class Case:
     # --- convenience views -------------------------------------------------------
     @property
     def member_ids(self) -> list[str]:
+        """Member ids, in the order of the members table."""
         return list(self.members.index)
 
     @property
     def chemistry_ids(self) -> list[str]:
+        """Chemistry ids, in the order of the chemistries table."""
         return list(self.chemistries.index)
 
     def supply_tonnes(self) -> pd.Series:

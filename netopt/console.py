@@ -128,6 +128,7 @@ class SolveProgress:
         return self
 
     def __call__(self, state: dict[str, float]) -> None:
+        """Show one progress report of the search (best plan, bound, gap in CNY)."""
         set_money_unit(state["objective"])
         best = state["objective"]
         phase = state.get("phase", "searching")

@@ -115,6 +115,7 @@ class CoalitionSolver:
                 "seconds": time.perf_counter() - start}
 
     def opt_update(self, changed: list) -> None:
+        """Send the changed bounds and the mutable supply to the persistent solver."""
         if changed:
             self.opt.update_variables(changed)
         self.opt.update_parameters()
@@ -150,6 +151,7 @@ class CoalitionCache:
         return self.folder / f"{name}.json"
 
     def get(self, coalition: Iterable[str]) -> dict | None:
+        """The cached record of a coalition, or None (a damaged entry is None too)."""
         path = self._path(coalition)
         if not path.exists():
             return None
@@ -159,6 +161,7 @@ class CoalitionCache:
             return None  # a damaged entry is solved again
 
     def put(self, record: dict) -> None:
+        """Store one solve's record, atomically."""
         path = self._path(record["coalition"])
         handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

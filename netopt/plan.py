@@ -99,10 +99,12 @@ class Plan:
 
     @property
     def is_optimal(self) -> bool:
+        """True when the plan is proven optimal (within the MIP gap)."""
         return self.status == OPTIMAL
 
     @property
     def has_solution(self) -> bool:
+        """True when the plan has flows to show (optimal, time limit or interrupted)."""
         return self.status in (OPTIMAL, TIME_LIMIT, INTERRUPTED)
 
     def kpi(self, name: str) -> float:

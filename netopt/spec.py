@@ -139,6 +139,7 @@ class SolverSettings:
     threads: int | None = 1
 
     def options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`netopt.solve` for these settings."""
         return {"time_limit": self.time_limit, "mip_gap": self.mip_gap,
                 "threads": self.threads}
 

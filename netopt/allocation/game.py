@@ -415,6 +415,7 @@ def allocation_vector(game: Game, x: Any) -> np.ndarray:
 
 
 def allocation_series(game: Game, values: np.ndarray, name: str) -> pd.Series:
+    """Shares by player (index :meth:`Game.player_index`), in the game's units."""
     return pd.Series(np.asarray(values, dtype=float), index=game.player_index(), name=name)
 
 
@@ -428,6 +429,7 @@ def savings_vector(game: Game) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def value_scale(v: np.ndarray) -> float:
+    """The largest ``|v(S)|`` (1 when all are 0), by which the LPs scale the game."""
     s = float(np.max(np.abs(v))) if v.size else 0.0
     return s if s > 0 else 1.0
 

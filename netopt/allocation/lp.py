@@ -65,6 +65,7 @@ class LP:
         return idx
 
     def solve(self) -> None:
+        """Solve the LP; keep the solution in ``x`` and the row duals in ``dual``."""
         self.h.run()
         self.solves += 1
         status = self.h.getModelStatus()
@@ -77,6 +78,7 @@ class LP:
 
     @property
     def objective(self) -> float:
+        """Objective value of the last solve."""
         return float(self.h.getInfo().objective_function_value)
 
 
@@ -112,11 +114,13 @@ class CoalitionLP(LP):
         self.batch = max(2 * n, 16)
 
     def add_other_rows(self, a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Add rows that are not coalitions; return their indices."""
         idx = self.add_rows(a, lo, hi)
         self.row_mask.extend([-1] * len(idx))
         return idx
 
     def add_coalitions(self, masks: Iterable[int]) -> np.ndarray:
+        """Add a row per new coalition (bitmask); return the row indices."""
         masks = np.unique(np.asarray(list(masks), dtype=np.int64))
         masks = masks[np.isfinite(self.candidate_v[masks])]
         if masks.size == 0:

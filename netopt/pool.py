@@ -37,9 +37,9 @@ def quiet_wakeup(pool: ProcessPoolExecutor) -> None:
 
     At exit, concurrent.futures (CPython 3.11) writes to every pool's wake-up pipe
     without the lock its manager thread closes that pipe under; after a Ctrl-C the two
-    can cross, and the write then prints "Bad file descriptor" with a traceback (seen
-    twice in the batch's interrupt test, once even after the join below). A write that
-    finds the pipe closed has nobody left to wake, so it is safe to drop.
+    can cross, and the write then prints "Bad file descriptor" with a traceback, even
+    after the join in :func:`terminate`. A write that finds the pipe closed has nobody
+    left to wake, so it is safe to drop.
     """
     wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
     send = getattr(wakeup, "wakeup", None)

@@ -43,10 +43,15 @@ from typing import Any
 import pandas as pd
 from rich.markup import escape
 
+from netopt.case import load_case
 from netopt.errors import CaseError
 from netopt.files import jsonable, write_folder_atomically
+from netopt.game import allocate_savings
+from netopt.model.solve import solve
+from netopt.plan import OPTIMAL
 from netopt.pool import local_pool
 from netopt.spec import Spec, load_specs
+from netopt.version import __version__
 
 RUN_RECORD = "run.json"
 COMPARISON = "comparison.csv"
@@ -160,9 +165,7 @@ def versions() -> dict[str, str]:
     """Versions of netopt, pyomo, highspy/HiGHS and Python in this process."""
     from importlib import metadata
 
-    import netopt
-
-    found = {"netopt": netopt.__version__, "python": platform.python_version()}
+    found = {"netopt": __version__, "python": platform.python_version()}
     for package in ("pyomo", "highspy"):
         try:
             found[package] = metadata.version(package)
@@ -180,8 +183,6 @@ def versions() -> dict[str, str]:
 
 def solve_spec_task(case: Any, options: dict[str, Any]) -> dict[str, Any]:
     """Run on a worker: solve one spec's case; the plan comes back with where and when."""
-    from netopt.model.solve import solve
-
     started = time.time()
     plan = solve(case, **options)
     return {"plan": plan, "started": started, "finished": time.time(),
@@ -229,8 +230,6 @@ def _problems_text(exc: CaseError) -> str:
 
 def _prepare(item: _Item, cases: dict[Path, Any]) -> None:
     """Load and change the spec's case, hash its inputs, and skip it when already done."""
-    from netopt.case import load_case
-
     try:
         base = cases.get(item.spec.case)
         if base is None:
@@ -405,8 +404,6 @@ class _Runner:
 
     def handle(self, item: _Item) -> None:
         """One finished solve: allocation when asked for, then the result folder."""
-        from netopt.plan import OPTIMAL
-
         try:
             result = item.future.result()
         except Exception as exc:  # the solve raised on the worker
@@ -456,9 +453,6 @@ class _Runner:
                 self.handle(item)
 
     def allocate(self, item: _Item) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-        from netopt.allocation import Game, savings_report
-        from netopt.game import coalition_table, coalition_values
-
         settings = item.spec.allocation
         options = {"mip_gap": settings.mip_gap if settings.mip_gap is not None
                    else item.spec.solver.mip_gap,
@@ -468,36 +462,25 @@ class _Runner:
         self.log.line(f"valuing the coalitions of {item.spec.name} "
                       f"({2 ** len(item.case.member_ids) - 1})")
         try:
-            values = coalition_values(item.case, executor=self.pool, cache=self.cache,
-                                      progress=self.progress, **options)
+            savings = allocate_savings(item.case, settings.methods or None,
+                                       executor=self.pool, cache=self.cache,
+                                       progress=self.progress, **options)
         finally:
             self.bar.start()
-        game = Game.from_costs(values)
-        methods = list(settings.methods) if settings.methods else None
-        members, stability = savings_report(game, methods)
-        table = coalition_table(values).copy()
-        table["coalition"] = ["+".join(c) for c in table["coalition"]]
-        standalone = float(game.standalone_costs.sum())
         summary = {
             "enabled": True, "methods": list(settings.methods or []) or "all",
-            "coalitions": len(values), "grand_savings_cny": float(game.grand_value),
-            "standalone_cost_cny": standalone,
-            "savings_pct": 100.0 * float(game.grand_value) / standalone
-            if standalone > 0 else None,
+            "coalitions": len(savings.values), "grand_savings_cny": savings.grand_savings_cny,
+            "standalone_cost_cny": savings.standalone_cost_cny,
+            "savings_pct": savings.savings_pct,
             "seconds": time.perf_counter() - start, **options,
         }
-        return summary, {"coalition_values": table, "allocation": members,
-                         "allocation_stability": stability}
+        return summary, savings.tables()
 
 
 # --- results ----------------------------------------------------------------------------------
 
 def _millions(value: Any) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value / 1e6:,.2f}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _stamp(seconds: float) -> str:

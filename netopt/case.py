@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from netopt.datasets import data_path
 from netopt.errors import CaseError, Problem
-from netopt.io.tables import RawTable, read_tables
+from netopt.io.tables import RawTable, read_tables, textify
 from netopt.schema import REQUIRED_TABLES, TABLES, Attribute, id_column, table_schema
 
 #: Columns with these prefixes (or names) are kept as notes and never validated.
@@ -172,10 +173,12 @@ class Case:
     # --- convenience views -------------------------------------------------------
     @property
     def member_ids(self) -> list[str]:
+        """Member ids, in the order of the members table."""
         return list(self.members.index)
 
     @property
     def chemistry_ids(self) -> list[str]:
+        """Chemistry ids, in the order of the chemistries table."""
         return list(self.chemistries.index)
 
     def supply_tonnes(self) -> pd.Series:
@@ -330,86 +333,22 @@ def build_case(raw_tables: dict[str, RawTable], name: str = "case",
     if problems:
         raise CaseError(problems)
 
-    years = sorted(int(y) for y in typed["periods"]["year"])
-    periods_raw = raw_tables["periods"]
-    if len(set(years)) != len(years):
-        problems.append(Problem(periods_raw.origin, None, "year", "years must be unique"))
-    elif years != list(range(years[0], years[0] + len(years))):
-        problems.append(Problem(periods_raw.origin, None, "year",
-                                f"years must be consecutive (got {years})"))
-
-    supply = typed["supply"].copy()
-    supply["year"] = supply["year"].astype(int)
-    supply_raw = raw_tables["supply"]
-    duplicated = supply.duplicated(["source_id", "chemistry", "year"], keep="first")
-    for position in np.flatnonzero(duplicated.to_numpy()):
-        record = supply.iloc[position]
-        problems.append(Problem(supply_raw.origin, supply_raw.row_number(int(position)),
-                                "tonnes", f"supply of {record.source_id}, {record.chemistry},"
-                                f" {record.year} is given twice"))
-
+    years, supply = _check_years_and_supply(typed, raw_tables, problems)
     levels = typed.get("dismantling_levels", _empty("dismantling_levels"))
-    sites = typed.get("dismantling_sites", _empty("dismantling_sites"))
-    if "dismantling_levels" in raw_tables:
-        lraw = raw_tables["dismantling_levels"]
-        dup = levels.duplicated(["dismantling_site_id", "level"])
-        for position in np.flatnonzero(dup.to_numpy()):
-            problems.append(Problem(lraw.origin, lraw.row_number(int(position)), "level",
-                                    "level name repeated for this site"))
-    if len(sites):
-        sraw = raw_tables["dismantling_sites"]
-        with_levels = set(levels["dismantling_site_id"])
-        for position, (site, existing) in enumerate(
-            zip(sites["dismantling_site_id"], sites["existing_level"])
-        ):
-            if site not in with_levels:
-                problems.append(Problem(sraw.origin, sraw.row_number(position),
-                                        "dismantling_site_id",
-                                        f"site '{site}' has no capacity level in"
-                                        " dismantling_levels"))
-            elif existing and existing not in set(
-                levels.loc[levels["dismantling_site_id"] == site, "level"]
-            ):
-                problems.append(Problem(sraw.origin, sraw.row_number(position),
-                                        "existing_level",
-                                        f"level '{existing}' is not a level of site '{site}'"))
-
-    # A member that owns nothing cannot take part in the game.
-    owned: set[str] = set(typed["sources"]["member_id"])
-    for table in FACILITY_TABLES:
-        if table in typed:
-            owned |= {m for m in typed[table]["member_id"] if not _blank(m)}
-    mraw = raw_tables["members"]
-    for position, member in enumerate(typed["members"]["member_id"]):
-        if member not in owned:
-            problems.append(Problem(mraw.origin, mraw.row_number(position), "member_id",
-                                    f"member '{member}' owns no source and no facility"))
+    _check_levels(typed, raw_tables, levels, problems)
+    _check_members_own(typed, raw_tables, problems)
 
     if problems:
         raise CaseError(problems)
-
-    def indexed(table: str) -> pd.DataFrame:
-        frame = typed.get(table, _empty(table))
-        key = id_column(table)
-        frame = frame.copy()
-        if "member_id" in frame.columns:
-            frame["member_id"] = frame["member_id"].fillna(OUTSIDE).astype(str)
-        for column, attribute in table_schema(table).items():
-            if attribute.type == "float":
-                frame[column] = frame[column].astype(float)
-            elif attribute.type == "bool":
-                frame[column] = frame[column].astype(bool)
-            elif attribute.type.startswith("list:"):
-                frame[column] = frame[column].fillna("").astype(str)
-        if key is not None:
-            frame[key] = frame[key].astype(str)
-            frame = frame.set_index(key)
-        return frame
 
     supply["tonnes"] = supply["tonnes"].astype(float)
     levels = levels.copy()
     for column in ("capacity_t_per_yr", "annual_capex_cny", "fixed_cost_cny_per_yr"):
         levels[column] = levels[column].astype(float)
+
+    def indexed(table: str) -> pd.DataFrame:
+        return _indexed(typed, table)
+
     sites_frame = indexed("dismantling_sites")
     sites_frame["existing_level"] = sites_frame["existing_level"].fillna("").astype(str)
     case = Case(
@@ -444,10 +383,94 @@ def load_case(path: str | Path) -> Case:
     return build_case(tables, name=name, path=str(path))
 
 
+def _check_years_and_supply(typed: dict[str, pd.DataFrame], raw_tables: dict[str, RawTable],
+                            problems: list[Problem]) -> tuple[list[int], pd.DataFrame]:
+    """The planning years (unique, consecutive) and the supply (no repeated row)."""
+    years = sorted(int(y) for y in typed["periods"]["year"])
+    periods_raw = raw_tables["periods"]
+    if len(set(years)) != len(years):
+        problems.append(Problem(periods_raw.origin, None, "year", "years must be unique"))
+    elif years != list(range(years[0], years[0] + len(years))):
+        problems.append(Problem(periods_raw.origin, None, "year",
+                                f"years must be consecutive (got {years})"))
+
+    supply = typed["supply"].copy()
+    supply["year"] = supply["year"].astype(int)
+    supply_raw = raw_tables["supply"]
+    duplicated = supply.duplicated(["source_id", "chemistry", "year"], keep="first")
+    for position in np.flatnonzero(duplicated.to_numpy()):
+        record = supply.iloc[position]
+        problems.append(Problem(supply_raw.origin, supply_raw.row_number(int(position)),
+                                "tonnes", f"supply of {record.source_id}, {record.chemistry},"
+                                f" {record.year} is given twice"))
+    return years, supply
+
+
+def _check_levels(typed: dict[str, pd.DataFrame], raw_tables: dict[str, RawTable],
+                  levels: pd.DataFrame, problems: list[Problem]) -> None:
+    """Every dismantling site has capacity levels, named once, its existing one among them."""
+    sites = typed.get("dismantling_sites", _empty("dismantling_sites"))
+    if "dismantling_levels" in raw_tables:
+        lraw = raw_tables["dismantling_levels"]
+        dup = levels.duplicated(["dismantling_site_id", "level"])
+        for position in np.flatnonzero(dup.to_numpy()):
+            problems.append(Problem(lraw.origin, lraw.row_number(int(position)), "level",
+                                    "level name repeated for this site"))
+    if len(sites):
+        sraw = raw_tables["dismantling_sites"]
+        with_levels = set(levels["dismantling_site_id"])
+        for position, (site, existing) in enumerate(
+            zip(sites["dismantling_site_id"], sites["existing_level"])
+        ):
+            if site not in with_levels:
+                problems.append(Problem(sraw.origin, sraw.row_number(position),
+                                        "dismantling_site_id",
+                                        f"site '{site}' has no capacity level in"
+                                        " dismantling_levels"))
+            elif existing and existing not in set(
+                levels.loc[levels["dismantling_site_id"] == site, "level"]
+            ):
+                problems.append(Problem(sraw.origin, sraw.row_number(position),
+                                        "existing_level",
+                                        f"level '{existing}' is not a level of site '{site}'"))
+
+
+def _check_members_own(typed: dict[str, pd.DataFrame], raw_tables: dict[str, RawTable],
+                       problems: list[Problem]) -> None:
+    """Every member owns a source or a facility (else it cannot take part in the game)."""
+    owned: set[str] = set(typed["sources"]["member_id"])
+    for table in FACILITY_TABLES:
+        if table in typed:
+            owned |= {m for m in typed[table]["member_id"] if not _blank(m)}
+    mraw = raw_tables["members"]
+    for position, member in enumerate(typed["members"]["member_id"]):
+        if member not in owned:
+            problems.append(Problem(mraw.origin, mraw.row_number(position), "member_id",
+                                    f"member '{member}' owns no source and no facility"))
+
+
+def _indexed(typed: dict[str, pd.DataFrame], table: str) -> pd.DataFrame:
+    """A checked table with its columns typed, indexed by its id column."""
+    frame = typed.get(table, _empty(table))
+    key = id_column(table)
+    frame = frame.copy()
+    if "member_id" in frame.columns:
+        frame["member_id"] = frame["member_id"].fillna(OUTSIDE).astype(str)
+    for column, attribute in table_schema(table).items():
+        if attribute.type == "float":
+            frame[column] = frame[column].astype(float)
+        elif attribute.type == "bool":
+            frame[column] = frame[column].astype(bool)
+        elif attribute.type.startswith("list:"):
+            frame[column] = frame[column].fillna("").astype(str)
+    if key is not None:
+        frame[key] = frame[key].astype(str)
+        frame = frame.set_index(key)
+    return frame
+
+
 def default_case_path() -> Path:
     """Folder of the embedded default China case."""
-    from netopt.datasets import data_path
-
     return data_path("china")
 
 
@@ -469,8 +492,6 @@ def case_from_frames(
     Same rules and messages as :func:`load_case`; a ``parameters`` table may also be
     given as a dict of parameter name to value.
     """
-    from netopt.io.tables import RawTable, textify
-
     raw: dict[str, RawTable] = {}
     for table, frame in tables.items():
         if frame is None:

@@ -14,23 +14,31 @@ Solves run on any executor with ``submit`` (``concurrent.futures`` pools, or a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
-import multiprocessing
+import math
 import os
 import tempfile
 import time
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyomo.contrib.solver.common.factory import SolverFactory
 
+from netopt.allocation import Game, savings_report
 from netopt.case import Case
 from netopt.errors import SolverError
+from netopt.model.build import build_model
+from netopt.model.solve import run_solver
+from netopt.pool import local_pool
+from netopt.progress import ProgressCallback, no_progress, progress_bar
 
 Coalition = frozenset[str]
 
@@ -46,10 +54,6 @@ class CoalitionSolver:
 
     def __init__(self, case: Case, *, mip_gap: float = 1e-4, time_limit: float | None = None,
                  threads: int | None = 1, log: bool = False):
-        from pyomo.contrib.solver.common.factory import SolverFactory
-
-        from netopt.model.build import build_model
-
         self.case = case
         self.nm = build_model(case)
         self.model = self.nm.model
@@ -85,8 +89,6 @@ class CoalitionSolver:
 
     def solve(self, coalition: Iterable[str]) -> dict[str, Any]:
         """Cost c(S) of one coalition (CNY, discounted), with status and gap."""
-        from netopt.model.solve import run_solver
-
         members = set(coalition)
         changed = []
         for owner, variables in self.facility_vars.items():
@@ -114,6 +116,7 @@ class CoalitionSolver:
                 "seconds": time.perf_counter() - start}
 
     def opt_update(self, changed: list) -> None:
+        """Send the changed bounds and the mutable supply to the persistent solver."""
         if changed:
             self.opt.update_variables(changed)
         self.opt.update_parameters()
@@ -149,6 +152,7 @@ class CoalitionCache:
         return self.folder / f"{name}.json"
 
     def get(self, coalition: Iterable[str]) -> dict | None:
+        """The cached record of a coalition, or None (a damaged entry is None too)."""
         path = self._path(coalition)
         if not path.exists():
             return None
@@ -158,6 +162,7 @@ class CoalitionCache:
             return None  # a damaged entry is solved again
 
     def put(self, record: dict) -> None:
+        """Store one solve's record, atomically."""
         path = self._path(record["coalition"])
         handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -174,8 +179,10 @@ def all_coalitions(members: Iterable[str]) -> list[Coalition]:
             for c in itertools.combinations(members, size)]
 
 
-def _as_completed(executor: Any, futures: list):
+def _as_completed(executor: Any, futures: list) -> Iterable:
+    """The futures as they finish, on a concurrent.futures executor or a Dask client."""
     if type(executor).__module__.startswith("distributed"):
+        # dask.distributed is heavy to import; only a Dask client needs its as_completed
         from distributed import as_completed
 
         return as_completed(futures)
@@ -190,7 +197,7 @@ def coalition_values(
     *,
     executor: Executor | Any | None = None,
     cache: str | Path | None = None,
-    progress: bool = True,
+    progress: bool | ProgressCallback = True,
     workers: int | None = None,
     **solve_options: Any,
 ) -> pd.Series:
@@ -201,8 +208,10 @@ def coalition_values(
     ``dask.distributed.Client``); by default a process pool of ``workers`` (the number of
     cores) runs the solves. ``cache`` is a folder: finished coalitions are stored there
     as they finish and are not solved again. ``solve_options`` are ``mip_gap``,
-    ``time_limit``, ``threads`` (per solve, default 1). The Series' ``attrs["records"]``
-    holds a tidy frame of every solve (status, bound, gap, seconds).
+    ``time_limit``, ``threads`` (per solve, default 1). ``progress`` is True (a bar on
+    the terminal), False, or a callback ``progress(done, total)`` called as coalitions
+    finish (cached ones count as done). The Series' ``attrs["records"]`` holds a tidy
+    frame of every solve (status, bound, gap, seconds).
     """
     members = list(case.member_ids)
     wanted = all_coalitions(members) if coalitions is None else [
@@ -222,19 +231,17 @@ def coalition_values(
         else:
             todo.append(coalition)
 
-    own_pool = None
     if todo:
-        if executor is None:
-            n = workers or min(len(todo), os.cpu_count() or 1)
-            # spawn, not fork: HiGHS keeps a global thread pool that a forked child
-            # inherits broken (its solves then end with no solution)
-            own_pool = executor = ProcessPoolExecutor(
-                max_workers=max(1, n), mp_context=multiprocessing.get_context("spawn"))
-        try:
-            _run(executor, case, todo, options, records, store, progress, len(wanted))
-        finally:
-            if own_pool is not None:
-                own_pool.shutdown(wait=True, cancel_futures=True)
+        report_context = (progress_bar("coalitions") if progress is True
+                          else contextlib.nullcontext(progress or no_progress))
+        with report_context as report:
+            report(len(wanted) - len(todo), len(wanted))
+            if executor is not None:
+                _run(executor, case, todo, options, records, store, report, len(wanted))
+            else:
+                with local_pool(max(1, workers or min(len(todo), os.cpu_count() or 1))) \
+                        as pool:
+                    _run(pool, case, todo, options, records, store, report, len(wanted))
 
     values = pd.Series({c: records[c]["cost_cny"] for c in dict.fromkeys(wanted)},
                        name="cost_cny", dtype=float)
@@ -246,40 +253,30 @@ def coalition_values(
     return values
 
 
-def _run(executor, case, todo, options, records, store, progress, total) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = [TextColumn("coalitions"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[running]} running, {task.fields[left]} left"),
-               TimeElapsedColumn()]
-    done_before = total - len(todo)
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        task = bar.add_task("solve", total=total, completed=done_before,
-                            running=0, left=len(todo))
-        futures = {}
-        for coalition in todo:
-            future = executor.submit(_solve_coalition, case, tuple(sorted(coalition)),
-                                     options)
-            futures[future] = coalition
-        left = len(todo)
-        try:
-            for future in _as_completed(executor, list(futures)):
-                record = future.result()
-                coalition = futures[future]
-                records[coalition] = record
-                if record["status"] not in ("optimal", "time_limit"):
-                    raise SolverError(
-                        f"coalition {'+'.join(record['coalition'])} was not solved "
-                        f"({record['status']}); finished coalitions are kept in the cache")
-                if store is not None:
-                    store.put(record)
-                left -= 1
-                bar.update(task, advance=1, left=left,
-                           running=min(left, getattr(executor, "_max_workers", left)))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+def _run(executor: Any, case: Case, todo: list[Coalition], options: dict[str, Any],
+         records: dict[Coalition, dict], store: CoalitionCache | None,
+         report: ProgressCallback, total: int) -> None:
+    """Solve ``todo`` on ``executor``, storing each record as it finishes."""
+    futures = {executor.submit(_solve_coalition, case, tuple(sorted(coalition)), options):
+               coalition for coalition in todo}
+    done = total - len(todo)
+    try:
+        for future in _as_completed(executor, list(futures)):
+            record = future.result()
+            coalition = futures[future]
+            records[coalition] = record
+            if record["status"] not in ("optimal", "time_limit"):
+                raise SolverError(
+                    f"coalition {'+'.join(record['coalition'])} was not solved "
+                    f"({record['status']}); finished coalitions are kept in the cache")
+            if store is not None:
+                store.put(record)
+            done += 1
+            report(done, total)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
 
 def check_subadditive(values: pd.Series, tolerance: float = 1e-4) -> list[dict]:
@@ -323,3 +320,66 @@ def coalition_table(values: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"coalition": [tuple(sorted(c)) for c in values.index],
                          "size": [len(c) for c in values.index],
                          "cost_cny": values.to_numpy()})
+
+
+@dataclass(frozen=True)
+class SavingsAllocation:
+    """The alliance's savings split among its members, every method side by side.
+
+    ``values`` holds c(S) in CNY (discounted) by coalition (see :func:`coalition_values`);
+    ``game`` is the savings game v(S) built from them; ``members`` and ``stability`` are
+    the two tables of :func:`netopt.allocation.savings_report` (money in CNY).
+    """
+
+    values: pd.Series
+    game: Game
+    members: pd.DataFrame
+    stability: pd.DataFrame
+
+    @property
+    def grand_savings_cny(self) -> float:
+        """What the grand coalition saves against every member going alone (CNY)."""
+        return float(self.game.grand_value)
+
+    @property
+    def standalone_cost_cny(self) -> float:
+        """The sum of the members' stand-alone costs c({i}) (CNY)."""
+        standalone = self.game.standalone_costs
+        return math.nan if standalone is None else float(standalone.sum())
+
+    @property
+    def savings_pct(self) -> float | None:
+        """The grand coalition's savings in % of the stand-alone costs (None if <= 0)."""
+        standalone = self.standalone_cost_cny
+        return 100.0 * self.grand_savings_cny / standalone if standalone > 0 else None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables written as CSV: coalition_values (members joined by "+"),
+        allocation and allocation_stability."""
+        table = coalition_table(self.values).copy()
+        table["coalition"] = ["+".join(c) for c in table["coalition"]]
+        return {"coalition_values": table, "allocation": self.members,
+                "allocation_stability": self.stability}
+
+
+def allocate_savings(
+    case: Case,
+    methods: Iterable[str] | None = None,
+    *,
+    executor: Executor | Any | None = None,
+    cache: str | Path | None = None,
+    progress: bool | ProgressCallback = True,
+    workers: int | None = None,
+    **solve_options: Any,
+) -> SavingsAllocation:
+    """Value every coalition of the case's members and split the savings.
+
+    The coalitions are valued by :func:`coalition_values` (same ``executor``, ``cache``,
+    ``progress``, ``workers`` and ``solve_options``), then every method of
+    :data:`netopt.allocation.METHODS` (or only ``methods``) splits the savings.
+    """
+    values = coalition_values(case, executor=executor, cache=cache, progress=progress,
+                              workers=workers, **solve_options)
+    game = Game.from_costs(values)
+    members, stability = savings_report(game, None if methods is None else list(methods))
+    return SavingsAllocation(values, game, members, stability)

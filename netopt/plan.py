@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -58,6 +58,9 @@ FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year"
 @dataclass
 class Plan:
     """A network plan and how it was found. Money in CNY, mass in t, distance in km."""
+
+    #: Each leg of :attr:`flows` -> (origin kind, destination kind), as :data:`LEG_ENDS`.
+    leg_ends: ClassVar[dict[str, tuple[str, str]]] = LEG_ENDS
 
     status: str
     objective: float
@@ -96,10 +99,12 @@ class Plan:
 
     @property
     def is_optimal(self) -> bool:
+        """True when the plan is proven optimal (within the MIP gap)."""
         return self.status == OPTIMAL
 
     @property
     def has_solution(self) -> bool:
+        """True when the plan has flows to show (optimal, time limit or interrupted)."""
         return self.status in (OPTIMAL, TIME_LIMIT, INTERRUPTED)
 
     def kpi(self, name: str) -> float:
@@ -129,9 +134,10 @@ class Plan:
     def to_geodataframes(self) -> dict[str, Any]:
         """GIS layers (sources, sites by kind, flows) as GeoDataFrames in EPSG:4326.
 
-        See :func:`netopt.io.gis.plan_layers`; the same layers ``netopt export`` writes.
+        See :func:`netopt.layers.plan_layers`; the same layers ``netopt export`` writes.
         """
-        from netopt.io.gis import plan_layers
+        # deferred: geopandas and shapely are slow to import and only the layers need them
+        from netopt.layers import plan_layers
 
         return plan_layers(self)
 

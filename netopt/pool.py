@@ -17,7 +17,7 @@ def ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
 def terminate(pool: ProcessPoolExecutor) -> None:
     """Stop a pool started here, without waiting for the work in progress."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
-    _quiet_wakeup(pool)
+    quiet_wakeup(pool)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -25,21 +25,21 @@ def terminate(pool: ProcessPoolExecutor) -> None:
     for process in processes:
         process.join(timeout=10)
     # let the pool's manager thread finish closing its wake-up pipe now, so that the
-    # exit-time write of concurrent.futures rarely meets it half closed (_quiet_wakeup
+    # exit-time write of concurrent.futures rarely meets it half closed (quiet_wakeup
     # covers the rest)
     manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=10)
 
 
-def _quiet_wakeup(pool: ProcessPoolExecutor) -> None:
+def quiet_wakeup(pool: ProcessPoolExecutor) -> None:
     """Let the pool's wake-up pipe ignore a write after it is closed.
 
     At exit, concurrent.futures (CPython 3.11) writes to every pool's wake-up pipe
     without the lock its manager thread closes that pipe under; after a Ctrl-C the two
-    can cross, and the write then prints "Bad file descriptor" with a traceback (seen
-    twice in the batch's interrupt test, once even after the join below). A write that
-    finds the pipe closed has nobody left to wake, so it is safe to drop.
+    can cross, and the write then prints "Bad file descriptor" with a traceback, even
+    after the join in :func:`terminate`. A write that finds the pipe closed has nobody
+    left to wake, so it is safe to drop.
     """
     wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
     send = getattr(wakeup, "wakeup", None)

@@ -56,6 +56,9 @@ from typing import Any
 
 import pandas as pd
 
+from netopt.allocation import METHODS
+from netopt.case import load_case
+from netopt.datasets import data_path
 from netopt.errors import CaseError, Problem
 from netopt.schema import Attribute, table_schema
 
@@ -136,6 +139,7 @@ class SolverSettings:
     threads: int | None = 1
 
     def options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`netopt.solve` for these settings."""
         return {"time_limit": self.time_limit, "mip_gap": self.mip_gap,
                 "threads": self.threads}
 
@@ -181,8 +185,6 @@ class Spec:
     # --- cases -----------------------------------------------------------------------
     def load_case(self):
         """The case the spec names, as it is on disk (not yet changed)."""
-        from netopt.case import load_case
-
         return load_case(self.case)
 
     def build_case(self):
@@ -455,7 +457,6 @@ def _resolve_case(text: str, base_dir: str | Path | None) -> Path | None:
         return path if path.exists() else None
     if base_dir is not None and (Path(base_dir) / path).exists():
         return (Path(base_dir) / path).resolve()
-    from netopt.datasets import data_path
 
     try:
         return data_path(text).resolve()
@@ -642,8 +643,6 @@ def _check_solver(section: dict[str, Any], bad) -> SolverSettings:
 
 
 def _check_allocation(section: dict[str, Any], bad) -> AllocationSettings:
-    from netopt.allocation import METHODS
-
     settings: dict[str, Any] = {}
     for key, value in section.items():
         full = f"allocation.{key}"

@@ -308,7 +308,7 @@ def test_a_plan_not_proven_optimal_says_so_in_every_export(plan, tmp_path):
     description and metadata, read back by GDAL), the GeoJSON and the map title."""
     import copy
 
-    from netopt.maps import _title
+    from netopt.maps import map_title
 
     stopped = copy.copy(plan)
     stopped.status, stopped.bound = "time_limit", plan.objective * 0.9
@@ -323,7 +323,7 @@ def test_a_plan_not_proven_optimal_says_so_in_every_export(plan, tmp_path):
     folder = write_plan(stopped, tmp_path / "layers", format="geojson")
     document = json.loads((folder / "sources.geojson").read_text(encoding="utf-8"))
     assert "time limit, gap 10.00%" in document["description"]
-    assert "time limit, gap 10.00%" in _title(stopped, None)
+    assert "time limit, gap 10.00%" in map_title(stopped, None)
     # a proven plan carries no such note
     proven = write_plan(plan, tmp_path / "proven.gpkg")
     assert pyogrio.read_info(proven, layer="sources")["layer_metadata"][

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netopt.pool import _quiet_wakeup, local_pool
+from netopt.pool import local_pool, quiet_wakeup
 
 
 class _Wakeup:
@@ -29,10 +29,10 @@ def test_a_wakeup_of_a_closed_pipe_is_dropped_and_an_open_one_still_sent():
     with pytest.raises(OSError):
         closed._executor_manager_thread_wakeup.wakeup()
     for pool in (closed, open_):
-        _quiet_wakeup(pool)
+        quiet_wakeup(pool)
         pool._executor_manager_thread_wakeup.wakeup()
     assert open_._executor_manager_thread_wakeup.sent == 1
-    _quiet_wakeup(object())  # a pool without one (another Python) is left alone
+    quiet_wakeup(object())  # a pool without one (another Python) is left alone
 
 
 def test_local_pool_runs_work_and_stops_on_an_error():

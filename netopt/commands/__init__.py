@@ -8,8 +8,23 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from netopt.case import default_case_path
+
+CaseArg = Annotated[
+    Path | None,
+    typer.Argument(help="Case: a folder of CSV/Parquet tables, a .gpkg or an .xlsx "
+                   "(default: the embedded China case)."),
+]
+
+
+def case_path(case: Path | None) -> Path:
+    """The case given on the command line, or the embedded default case."""
+    return default_case_path() if case is None else case
 
 
 def register_all(app: typer.Typer) -> None:

@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from netopt.batch import BatchError, print_comparison, run_batch
+
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -33,8 +35,6 @@ def batch_command(
                                            help="Show progress bars.")] = True,
 ) -> None:
     """Run model specs (skipping those already done with the same inputs) and compare them."""
-    from netopt.batch import BatchError, print_comparison, run_batch
-
     try:
         frame = run_batch(specs, executor=executor, out=out, progress=progress,
                           cache=True if cache is None else cache, console=_out)

@@ -13,6 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from netopt.io.excel import write_report
+from netopt.plan import load_plan
+
 #: ``--to`` choices -> default output name inside the plan folder.
 EXPORTS = {
     "gpkg": "plan.gpkg",
@@ -30,8 +33,6 @@ class ExportError(Exception):
 
 
 def _load(plan_dir: Path) -> Any:
-    from netopt.plan import load_plan
-
     if not plan_dir.exists():
         raise ExportError(f"{plan_dir} does not exist")
     if not plan_dir.is_dir():
@@ -49,6 +50,8 @@ def _load(plan_dir: Path) -> Any:
 
 
 def _check_year(plan: Any, year: int | None) -> None:
+    # deferred: geopandas (and matplotlib, folium for the maps) are slow to import, and
+    # `netopt --help` should not wait for them
     from netopt.io.gis import plan_years
 
     if year is None:
@@ -73,13 +76,15 @@ def export_plan(plan: Any, plan_dir: Path, kind: str, out: Path | None = None, *
     _check_year(plan, year)
     path = _target(out if out is not None else plan_dir / _default_name(kind, year), overwrite)
     if kind in ("gpkg", "geojson"):
+        # deferred: geopandas is slow to import
         from netopt.io.gis import write_plan
 
         return write_plan(plan, path, format=kind, overwrite=overwrite)
     if kind == "xlsx":
-        from netopt.io.excel import write_report
 
         return write_report(plan, path, allocation_folder=plan_dir, overwrite=overwrite)
+    # deferred: geopandas (and matplotlib, folium for the maps) are slow to import, and
+    # `netopt --help` should not wait for them
     from netopt.maps import interactive_map, static_map
 
     writer = static_map if kind == "png" else interactive_map
@@ -100,8 +105,6 @@ def export_all(plan_dir: Path, *, overwrite: bool = False) -> list[Path]:
     Called by ``netopt run`` after the plan and its allocation tables are written (so the
     report includes the allocation). A plan without a solution gets no exports.
     """
-    from netopt.plan import load_plan
-
     plan_dir = Path(plan_dir)
     plan = load_plan(plan_dir)
     if not plan.has_solution:

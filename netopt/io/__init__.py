@@ -1,0 +1,1 @@
+"""Reading and writing: input tables, GIS layers, Excel reports, OR-Library files."""

@@ -46,6 +46,7 @@ def _to_text(value: object) -> str:
 
 
 def textify(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as text cells (blank and missing as empty), as read from a CSV."""
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     for column in frame.columns:

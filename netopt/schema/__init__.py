@@ -70,6 +70,7 @@ class Attribute:
 
     @property
     def nullable_ref(self) -> bool:
+        """True for a reference that may be left blank (``ref:table?``)."""
         return self.type.startswith("ref:") and self.type.endswith("?")
 
 

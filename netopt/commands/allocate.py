@@ -1,0 +1,69 @@
+"""``netopt allocate``: value every coalition of members and split the savings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+import netopt
+from netopt.commands import CaseArg, case_path
+from netopt.console import console, print_allocation
+from netopt.game import allocate_savings
+
+
+def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV beside ``path`` and rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _cache_folder(cache: Path | None) -> Path:
+    """The coalition cache: ``cache``, else $NETOPT_CACHE, else .netopt-cache."""
+    if cache is not None:
+        return cache
+    return Path(os.environ.get("NETOPT_CACHE", ".netopt-cache"))
+
+
+def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cache: Path | None,
+                  mip_gap: float, time_limit: float | None) -> None:
+    """Coalition values, every allocation method, stability; print and write tables."""
+    n = len(loaded.member_ids)
+    console.print(f"valuing {2 ** n - 1} coalitions of {n} members "
+                  f"(cache: {_cache_folder(cache)})")
+    savings = allocate_savings(loaded, workers=workers, cache=_cache_folder(cache),
+                               mip_gap=mip_gap, time_limit=time_limit)
+    members, stability = savings.members, savings.stability
+    print_allocation(members, stability, savings.grand_savings_cny)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, table in savings.tables().items():
+            _write_atomic_csv(table, folder / f"{name}.csv")
+        console.print(f"allocation written to [bold]{folder}[/bold]")
+
+
+def allocate(
+    case: CaseArg = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the allocation tables.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel coalition solves "
+                                                "(default: cores).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder (default "
+                                               "$NETOPT_CACHE or .netopt-cache).")] = None,
+    mip_gap: Annotated[float, typer.Option(help="Relative MIP gap per coalition.")] = 1e-4,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
+) -> None:
+    """Value every coalition of members and split the savings (Shapley, nucleolus, ...)."""
+    loaded = netopt.load_case(case_path(case))
+    if out is not None and out.exists() and any(out.glob("allocation*.csv")):
+        raise FileExistsError(f"{out} already holds an allocation; choose another --out")
+    allocate_case(loaded, out, workers=workers, cache=cache, mip_gap=mip_gap,
+                  time_limit=time_limit)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``netopt allocate`` to the command line."""
+    app.command("allocate")(allocate)

@@ -1,0 +1,183 @@
+"""What the command line prints: plans, allocations and the search's progress (rich).
+
+Money is shown in CNY million, or in CNY when every figure is small (tiny cases).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+# Output that is not a terminal (a log, a pipe) gets wide tables rather than cut ones.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+MONEY_SCALE = {"scale": 1e6, "unit": "CNY million"}
+
+
+def set_money_unit(*values: float) -> None:
+    """Show money in CNY million, or in CNY when every figure is small (tiny cases)."""
+    finite = [abs(v) for v in values if v == v and abs(v) != float("inf")]
+    big = max(finite, default=0.0) >= 1e6
+    MONEY_SCALE.update(scale=1e6 if big else 1.0, unit="CNY million" if big else "CNY")
+
+
+def money(value: float) -> str:
+    """An amount in the unit chosen by :func:`set_money_unit`, two decimals."""
+    return f"{value / MONEY_SCALE['scale']:,.2f}"
+
+
+def print_plan(plan: Any, console: Console = console) -> None:
+    """Readable summary of a Plan: status, sites per year, tonnes, costs, KPIs."""
+    status_style = "green" if plan.status == "optimal" else "yellow"
+    set_money_unit(plan.objective, *(plan.costs["discounted_cny"].abs().tolist()
+                                      if len(plan.costs) else []))
+    console.print(
+        f"[bold]{plan.case_name}[/bold]: status [{status_style}]{plan.status}[/] "
+        f"({plan.termination}); objective {money(plan.objective)} {MONEY_SCALE['unit']}, "
+        f"bound {money(plan.bound)} {MONEY_SCALE['unit']}, gap {plan.gap:.4%}"
+    )
+    times = ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in plan.timings.items())
+    console.print(f"times: {times}")
+    if plan.status == "infeasible":
+        if plan.explanation is not None:
+            table = Table(title="Why the case is infeasible (elastic relaxation)")
+            for col in ("constraint", "shortfall", "unit", "message"):
+                table.add_column(col)
+            for row in plan.explanation.head(20).itertuples():
+                table.add_row(row.constraint, f"{row.shortfall:,.2f}", row.unit, row.message)
+            console.print(table)
+        return
+    if not plan.has_solution:
+        return
+    sites = plan.sites
+    years = sorted(sites["year"].unique())
+    table = Table(title="Sites open per year")
+    table.add_column("kind")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    for kind, group in sites[sites["opened"]].groupby("kind", sort=False):
+        counts = group.groupby("year").size().reindex(years, fill_value=0)
+        table.add_row(kind, *[str(int(c)) for c in counts])
+    console.print(table)
+
+    table = Table(title="Tonnes through each echelon (t)")
+    table.add_column("leg")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    if len(plan.flows):
+        pivot = plan.flows.pivot_table(index="leg", columns="year", values="tonnes",
+                                       aggfunc="sum", fill_value=0.0, sort=False)
+        for leg, row in pivot.iterrows():
+            table.add_row(leg, *[f"{row.get(y, 0.0):,.0f}" for y in years])
+    if len(plan.outsourced):
+        by_year = plan.outsourced.groupby("year")["tonnes"].sum()
+        table.add_row("outsourced", *[f"{by_year.get(y, 0.0):,.0f}" for y in years])
+    console.print(table)
+
+    table = Table(title=f"Discounted cost by category and member ({MONEY_SCALE['unit']})")
+    pivot = plan.costs.pivot_table(index="category", columns="member", values="discounted_cny",
+                                   aggfunc="sum", fill_value=0.0)
+    table.add_column("category")
+    for member in pivot.columns:
+        table.add_column(str(member), justify="right")
+    table.add_column("total", justify="right")
+    for category, row in pivot.iterrows():
+        table.add_row(str(category), *[money(v) for v in row], money(row.sum()))
+    table.add_row("total", *[money(v) for v in pivot.sum()], money(pivot.to_numpy().sum()),
+                  style="bold")
+    console.print(table)
+
+    kpis = plan.kpis.set_index("name")
+    console.print(
+        f"collection rate {kpis.at['collection_rate', 'value']:.1%}; "
+        f"collected {kpis.at['collected_t', 'value']:,.0f} t, outsourced "
+        f"{kpis.at['outsourced_t', 'value']:,.0f} t; CO2 {kpis.at['emissions_t', 'value']:,.0f} "
+        f"tCO2e; transport {kpis.at['transport_tkm', 'value'] / 1e6:,.1f} M t-km"
+    )
+
+
+class SolveProgress:
+    """Shows the MIP search (best plan, bound, gap) while HiGHS runs.
+
+    The solver's output capture takes over stdout during a solve, so this writes to its
+    own copy of the terminal: a live status line on a terminal, else a line every 30 s.
+    """
+
+    def __init__(self, every_s: float = 30.0):
+        self.every_s = every_s
+        self.stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+        self.console = Console(file=self.stream, width=console.width)
+        self.status = None
+        self.last = -float("inf")
+
+    def __enter__(self) -> SolveProgress:
+        if self.console.is_terminal:
+            self.status = self.console.status("building and solving the network model "
+                                              "(HiGHS) ...")
+            self.status.start()
+        else:
+            self.console.print("building and solving the network model (HiGHS) ...")
+        return self
+
+    def __call__(self, state: dict[str, float]) -> None:
+        """Show one progress report of the search (best plan, bound, gap in CNY)."""
+        set_money_unit(state["objective"])
+        best = state["objective"]
+        phase = state.get("phase", "searching")
+        if abs(best) < float("inf"):
+            bound, gap = state["bound"], state["gap"]
+            bound_text = money(bound) if abs(bound) < float("inf") else "-"
+            gap_text = f"{gap:.2%}" if abs(gap) < float("inf") else "-"
+            text = (f"{phase} {state['time_s']:,.0f} s: best plan {money(best)}, bound "
+                    f"{bound_text} {MONEY_SCALE['unit']}, gap {gap_text}")
+        else:
+            text = f"{phase} {state['time_s']:,.0f} s: no plan yet"
+        if self.status is not None:
+            self.status.update(text)
+        elif time.monotonic() - self.last >= self.every_s:  # (time_s restarts per phase)
+            self.last = time.monotonic()
+            self.console.print(text, markup=False, highlight=False)
+
+    def __exit__(self, *exc) -> None:
+        if self.status is not None:
+            self.status.stop()
+        self.stream.close()
+
+
+def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float) -> None:
+    """Side-by-side allocations (CNY million and savings %) and their core stability."""
+    set_money_unit(grand, *members["standalone_cost"].tolist())
+    unit = MONEY_SCALE["unit"]
+    console.print(f"the alliance saves {money(grand)} {unit} against every member going alone")
+    methods = list(dict.fromkeys(members["method"]))
+    cost = members.pivot(index="member", columns="method", values="allocated_cost")
+    pct = members.pivot(index="member", columns="method", values="savings_pct")
+    alone = members.groupby("member", sort=False)["standalone_cost"].first()
+    table = Table(title=f"Allocated cost, {unit} (savings %)")
+    table.add_column("member")
+    table.add_column("alone", justify="right")
+    for method in methods:
+        table.add_column(method, justify="right")
+    for member in alone.index:
+        table.add_row(str(member), money(alone[member]), *[
+            f"{money(cost.at[member, m])} ({pct.at[member, m]:.1f}%)" for m in methods])
+    console.print(table)
+    table = Table(title="Stability: is each allocation in the core?")
+    for col in ("method", "in core", "most-blocking coalition", f"excess ({unit})"):
+        table.add_column(col)
+    for row in stability.itertuples():
+        if not row.defined:
+            table.add_row(row.method, "undefined", "", "")
+            continue
+        blocking = row.most_blocking if isinstance(row.most_blocking, str) else "-"
+        table.add_row(row.method, "yes" if row.in_core else "[red]no[/red]", blocking,
+                      money(row.excess))
+    console.print(table)

@@ -9,7 +9,6 @@ a screenshot in the test's tmp folder.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,20 +19,14 @@ from PIL import Image
 import netopt
 from netopt.datasets import data_path
 from netopt.maps import interactive_map, map_layers, static_map
-from tests.conftest import run_cli
-
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+from tests.conftest import external_program, run_cli
 
 
 
 def chromium() -> str:
-    """Debian's chromium; a missing browser fails the test (CI installs it), never skips."""
-    for name in ("/usr/bin/chromium", *CHROMIUM_CANDIDATES):
-        exe = shutil.which(name)
-        if exe:
-            return exe
-    pytest.fail("chromium not found: the HTML map test needs headless Chromium "
-                "(apt-get install chromium); .ci/run installs it")
+    """Headless Chromium (tests marked needs_browser: skipped when it is missing, failed
+    when NETOPT_REQUIRE_BROWSER=1)."""
+    return external_program("needs_browser")
 
 
 def browse(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -110,6 +103,7 @@ def test_html_map_needs_no_network(plan, tmp_path):
     assert "sourceMappingURL" not in text
 
 
+@pytest.mark.needs_browser
 def test_html_map_renders_offline_in_chromium(plan, tmp_path):
     page = interactive_map(plan, tmp_path / "map.html")
     result = browse(page, tmp_path, "--dump-dom")
@@ -142,6 +136,7 @@ def test_html_map_renders_offline_in_chromium(plan, tmp_path):
     assert orange.sum() > 20  # the dismantling site marker
 
 
+@pytest.mark.needs_browser
 def test_html_map_of_one_year_in_chromium(growth, tmp_path):
     page = interactive_map(growth, tmp_path / "map_2027.html", year=2027)
     counts = svg_paths(browse(page, tmp_path, "--dump-dom").stdout)
@@ -172,6 +167,7 @@ def test_map_command(plan, tmp_path, capsys):
     assert (folder / "map_2026.png").exists()
 
 
+@pytest.mark.needs_browser
 def test_html_map_survives_awkward_names(plan, tmp_path):
     """Names with quotes, backticks, ``${...}`` and markup stay text in popups and tooltips."""
     from dataclasses import replace

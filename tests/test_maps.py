@@ -22,7 +22,6 @@ from netopt.maps import interactive_map, map_layers, static_map
 from tests.conftest import external_program, run_cli
 
 
-
 def chromium() -> str:
     """Headless Chromium (tests marked needs_browser: skipped when it is missing, failed
     when NETOPT_REQUIRE_BROWSER=1)."""

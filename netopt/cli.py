@@ -200,11 +200,18 @@ def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _cache_folder(cache: Path | None) -> Path:
-    import os
+    from netopt.game import default_cache_folder
 
-    if cache is not None:
-        return cache
-    return Path(os.environ.get("NETOPT_CACHE", ".netopt-cache"))
+    return cache if cache is not None else default_cache_folder()
+
+
+def _cache_help() -> str:
+    """The --cache help: where the coalition values are kept by default, on this machine."""
+    from netopt.game import default_cache_folder
+
+    return ("Coalition cache folder: solved coalitions are kept there, keyed by the case's "
+            f"content, so a rerun reuses them (default $NETOPT_CACHE, else "
+            f"{default_cache_folder()}; delete it to free space).")
 
 
 def allocate_case(loaded, folder: Path | None, *, workers: int | None, cache: Path | None,
@@ -268,8 +275,7 @@ def allocate(
     out: Annotated[Path | None, typer.Option(help="Folder for the allocation tables.")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves "
                                                 "(default: cores).")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder (default "
-                                               "$NETOPT_CACHE or .netopt-cache).")] = None,
+    cache: Annotated[Path | None, typer.Option(help=_cache_help())] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap per coalition.")] = 1e-4,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
 ) -> None:
@@ -302,7 +308,7 @@ def run(
         help="Value every coalition and split the savings (default: on for up to 10 "
         "members).")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder.")] = None,
+    cache: Annotated[Path | None, typer.Option(help=_cache_help())] = None,
     export: Annotated[bool, typer.Option(
         "--export/--no-export",
         help="Also write the GeoPackage, the maps (PNG, HTML) and the Excel report.")] = True,

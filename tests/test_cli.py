@@ -112,3 +112,38 @@ def test_run_with_year_bound_writes_it(tmp_path):
     assert header["year_bound"]["bound_cny"] == pytest.approx(14000)
     assert [row["year"] for row in header["year_bound"]["years"]] == [2026, 2027]
     assert header["bound_cny"] == pytest.approx(header["objective_cny"])
+
+
+def test_run_in_an_empty_folder_leaves_only_its_output_folder(tmp_path):
+    """A run writes its output folder and the coalition cache in the user cache folder
+    (platformdirs: $XDG_CACHE_HOME/netopt on Linux), nothing else where the user stands."""
+    import os
+
+    here, cache = tmp_path / "here", tmp_path / "user-cache"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NETOPT_CACHE"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    env["MPLCONFIGDIR"] = str(tmp_path / "mpl")
+    result = subprocess.run(
+        [sys.executable, "-m", "netopt", "run", str(data_path("tiny/basic")), "--out", "x"],
+        capture_output=True, text=True, cwd=here, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in here.iterdir()) == ["x"]
+    assert (here / "x" / "allocation.csv").exists()  # the coalitions were valued
+    stored = list((cache / "netopt" / "coalitions").rglob("*.json"))
+    assert len(stored) == 3  # 2 members: 3 coalitions, kept for the next run
+    assert str(cache / "netopt" / "coalitions") in result.stdout.replace("\n", "")
+
+
+def test_run_help_says_where_the_cache_is(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "NETOPT_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "c")
+    env["COLUMNS"] = "200"
+    result = subprocess.run([sys.executable, "-m", "netopt", "run", "--help"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert f"{tmp_path / 'c' / 'netopt' / 'coalitions'}" in text
+    assert "$NETOPT_CACHE" in text

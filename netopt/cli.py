@@ -74,6 +74,40 @@ def _money(value: float) -> str:
     return f"{value / _MONEY_SCALE['scale']:,.2f}"
 
 
+def print_split(console: Console, title: str, key: str, headers: list[str],
+                rows: list[tuple[str, list[str]]], bold_last: bool = False) -> None:
+    """Print a table of right-aligned value columns, split into as many tables as it takes
+    to fit the console's width (each repeats the ``key`` column), so that a table of many
+    members or years stays readable in a 100-column terminal."""
+    key_width = max([len(key), *(len(label) for label, _ in rows)])
+    widths = [max([len(h), *(len(values[i]) for _, values in rows)])
+              for i, h in enumerate(headers)]
+    blocks: list[list[int]] = [[]]
+    used = 1 + key_width + 3  # the left border, the key column and its padding
+    for i, width in enumerate(widths):
+        if blocks[-1] and used + width + 3 > console.width:
+            blocks.append([])
+            used = 1 + key_width + 3
+        blocks[-1].append(i)
+        used += width + 3
+    size = -(-len(widths) // len(blocks))  # the same number of columns in each part, if
+    even = [list(range(i, min(i + size, len(widths)))) for i in range(0, len(widths), size)]
+    if len(even) == len(blocks) and all(  # that fits too
+            1 + key_width + 3 + sum(widths[i] + 3 for i in block) <= console.width
+            for block in even):
+        blocks = even
+    for n, block in enumerate(blocks, start=1):
+        part = f" ({n} of {len(blocks)})" if len(blocks) > 1 else ""
+        table = Table(title=title + part)
+        table.add_column(key, no_wrap=True)
+        for i in block:
+            table.add_column(headers[i], justify="right", no_wrap=True)
+        for r, (label, values) in enumerate(rows):
+            style = "bold" if bold_last and r == len(rows) - 1 else None
+            table.add_row(label, *[values[i] for i in block], style=style)
+        console.print(table)
+
+
 def print_plan(plan, console: Console = console) -> None:
     """Readable summary of a Plan: status, sites per year, tonnes, costs, KPIs."""
     status_style = "green" if plan.status == "optimal" else "yellow"
@@ -99,41 +133,32 @@ def print_plan(plan, console: Console = console) -> None:
         return
     sites = plan.sites
     years = sorted(sites["year"].unique())
-    table = Table(title="Sites open per year")
-    table.add_column("kind")
-    for year in years:
-        table.add_column(str(year), justify="right")
-    for kind, group in sites[sites["opened"]].groupby("kind", sort=False):
+    opened = sites[sites["opened"]]
+    rows = []
+    for kind, group in opened.groupby("kind", sort=False):
         counts = group.groupby("year").size().reindex(years, fill_value=0)
-        table.add_row(kind, *[str(int(c)) for c in counts])
-    console.print(table)
+        rows.append((str(kind), [str(int(c)) for c in counts]))
+    print_split(console, "Sites open per year", "kind", [str(y) for y in years], rows)
 
-    table = Table(title="Tonnes through each echelon (t)")
-    table.add_column("leg")
-    for year in years:
-        table.add_column(str(year), justify="right")
+    rows = []
     if len(plan.flows):
         pivot = plan.flows.pivot_table(index="leg", columns="year", values="tonnes",
                                        aggfunc="sum", fill_value=0.0, sort=False)
         for leg, row in pivot.iterrows():
-            table.add_row(leg, *[f"{row.get(y, 0.0):,.0f}" for y in years])
+            rows.append((str(leg), [f"{row.get(y, 0.0):,.0f}" for y in years]))
     if len(plan.outsourced):
         by_year = plan.outsourced.groupby("year")["tonnes"].sum()
-        table.add_row("outsourced", *[f"{by_year.get(y, 0.0):,.0f}" for y in years])
-    console.print(table)
+        rows.append(("outsourced", [f"{by_year.get(y, 0.0):,.0f}" for y in years]))
+    print_split(console, "Tonnes through each echelon (t)", "leg", [str(y) for y in years],
+                rows)
 
-    table = Table(title=f"Discounted cost by category and member ({_MONEY_SCALE['unit']})")
     pivot = plan.costs.pivot_table(index="category", columns="member", values="discounted_cny",
                                    aggfunc="sum", fill_value=0.0)
-    table.add_column("category")
-    for member in pivot.columns:
-        table.add_column(str(member), justify="right")
-    table.add_column("total", justify="right")
-    for category, row in pivot.iterrows():
-        table.add_row(str(category), *[_money(v) for v in row], _money(row.sum()))
-    table.add_row("total", *[_money(v) for v in pivot.sum()], _money(pivot.to_numpy().sum()),
-                  style="bold")
-    console.print(table)
+    rows = [(str(category), [*(_money(v) for v in row), _money(row.sum())])
+            for category, row in pivot.iterrows()]
+    rows.append(("total", [*(_money(v) for v in pivot.sum()), _money(pivot.to_numpy().sum())]))
+    print_split(console, f"Discounted cost by category and member ({_MONEY_SCALE['unit']})",
+                "category", [*(str(m) for m in pivot.columns), "total"], rows, bold_last=True)
 
     kpis = plan.kpis.set_index("name")
     console.print(
@@ -238,24 +263,25 @@ def allocate_case(loaded, folder: Path | None, *, workers: int | None, cache: Pa
         console.print(f"allocation written to [bold]{folder}[/bold]")
 
 
-def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float) -> None:
-    """Side-by-side allocations (CNY million and savings %) and their core stability."""
+def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float,
+                     console: Console = console) -> None:
+    """Allocations, one row per method and one column per member (cost, then savings %),
+    and their core stability."""
     _set_money_unit(grand, *members["standalone_cost"].tolist())
     unit = _MONEY_SCALE["unit"]
     console.print(f"the alliance saves {_money(grand)} {unit} against every member going alone")
     methods = list(dict.fromkeys(members["method"]))
-    cost = members.pivot(index="member", columns="method", values="allocated_cost")
-    pct = members.pivot(index="member", columns="method", values="savings_pct")
+    cost = members.pivot(index="method", columns="member", values="allocated_cost")
+    pct = members.pivot(index="method", columns="member", values="savings_pct")
     alone = members.groupby("member", sort=False)["standalone_cost"].first()
-    table = Table(title=f"Allocated cost, {unit} (savings %)")
-    table.add_column("member")
-    table.add_column("alone", justify="right")
-    for method in methods:
-        table.add_column(method, justify="right")
-    for member in alone.index:
-        table.add_row(str(member), _money(alone[member]), *[
-            f"{_money(cost.at[member, m])} ({pct.at[member, m]:.1f}%)" for m in methods])
-    console.print(table)
+    names = [str(m) for m in alone.index]
+    rows = [("alone", [_money(alone[m]) for m in alone.index])]
+    rows += [(str(method), [_money(cost.at[method, m]) for m in alone.index])
+             for method in methods]
+    print_split(console, f"Allocated cost, {unit}", "method", names, rows)
+    rows = [(str(method), [f"{pct.at[method, m]:.1f}%" for m in alone.index])
+            for method in methods]
+    print_split(console, "Savings against going alone, %", "method", names, rows)
     table = Table(title="Stability: is each allocation in the core?")
     for col in ("method", "in core", "most-blocking coalition", f"excess ({unit})"):
         table.add_column(col)

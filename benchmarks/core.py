@@ -27,7 +27,8 @@ from netopt.io import orlib
 from netopt.model.build import build_model
 from netopt.model.network import prepare
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "orlib"
+#: capa (OR-Library, Beasley 1988): benchmarks/data/orlib/README.md
+REFERENCE = Path(__file__).resolve().parent / "data" / "orlib"
 CAPA = {8000: 19240822.449, 10000: 18438046.543, 12000: 17765201.949, 14000: 17160439.012}
 
 

@@ -28,8 +28,10 @@ For each instance (Beasley's capacitated warehouse location files, 100 warehouse
   with the same mip_rel_gap (1e-4), time limit and threads; "raw total" = parse +
   arrays + passModel + solve.
 
-Published optima are read from ``/work/shared/reference/orlib/optima.csv`` (columns set,
-instance, file, capacity, optimal_value, source; OR-Library's capopt, Beasley 1988);
+capa is read from ``benchmarks/data/orlib/cap/`` (capb and capc are not shipped: give
+their folder with ``--cap-dir``). Published optima are read from
+``tests/data/orlib/optima.csv`` (columns set, instance, file, capacity, optimal_value,
+source; OR-Library's capopt, Beasley 1988);
 ``--optima`` may name more CSV files of the same columns. An instance whose file is not
 in ``--cap-dir`` is reported as missing, one without a published value gets "-".
 
@@ -54,7 +56,9 @@ from netopt.io.orlib import read_capacitated
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from core import run_highs  # noqa: E402  (benchmarks/core.py, beside this file)
 
-REFERENCE = Path("/work/shared/reference/orlib")
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE / "data" / "orlib"  # capa.txt (benchmarks/data/orlib/README.md)
+OPTIMA = HERE.parent / "tests" / "data" / "orlib" / "optima.csv"
 CAPACITIES = {
     "capa": [8000, 10000, 12000, 14000],
     "capb": [5000, 6000, 7000, 8000],
@@ -162,7 +166,7 @@ def main() -> None:
     parser.add_argument("--mip-gap", type=float, default=1e-4)
     parser.add_argument("--cap-dir", type=Path, default=REFERENCE / "cap",
                         help="folder of capa.txt, capb.txt, capc.txt")
-    parser.add_argument("--optima", type=Path, nargs="+", default=[REFERENCE / "optima.csv"])
+    parser.add_argument("--optima", type=Path, nargs="+", default=[OPTIMA])
     parser.add_argument("--seeds", type=int, nargs="+", default=[None],
                         help="HiGHS random_seed values, each run on both sides "
                         "(default: HiGHS's own)")

@@ -34,6 +34,40 @@ def money(value: float) -> str:
     return f"{value / MONEY_SCALE['scale']:,.2f}"
 
 
+def print_split(console: Console, title: str, key: str, headers: list[str],
+                rows: list[tuple[str, list[str]]], bold_last: bool = False) -> None:
+    """Print a table of right-aligned value columns, split into as many tables as it takes
+    to fit the console's width (each repeats the ``key`` column), so that a table of many
+    members or years stays readable in a 100-column terminal."""
+    key_width = max([len(key), *(len(label) for label, _ in rows)])
+    widths = [max([len(h), *(len(values[i]) for _, values in rows)])
+              for i, h in enumerate(headers)]
+    blocks: list[list[int]] = [[]]
+    used = 1 + key_width + 3  # the left border, the key column and its padding
+    for i, width in enumerate(widths):
+        if blocks[-1] and used + width + 3 > console.width:
+            blocks.append([])
+            used = 1 + key_width + 3
+        blocks[-1].append(i)
+        used += width + 3
+    size = -(-len(widths) // len(blocks))  # the same number of columns in each part, if
+    even = [list(range(i, min(i + size, len(widths)))) for i in range(0, len(widths), size)]
+    if len(even) == len(blocks) and all(  # that fits too
+            1 + key_width + 3 + sum(widths[i] + 3 for i in block) <= console.width
+            for block in even):
+        blocks = even
+    for n, block in enumerate(blocks, start=1):
+        part = f" ({n} of {len(blocks)})" if len(blocks) > 1 else ""
+        table = Table(title=title + part)
+        table.add_column(key, no_wrap=True)
+        for i in block:
+            table.add_column(headers[i], justify="right", no_wrap=True)
+        for r, (label, values) in enumerate(rows):
+            style = "bold" if bold_last and r == len(rows) - 1 else None
+            table.add_row(label, *[values[i] for i in block], style=style)
+        console.print(table)
+
+
 def print_plan(plan: Any, console: Console = console) -> None:
     """Readable summary of a Plan: status, sites per year, tonnes, costs, KPIs."""
     status_style = "green" if plan.status == "optimal" else "yellow"

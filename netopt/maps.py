@@ -6,10 +6,15 @@ symbols by kind and closed candidates as hollow grey ones. ``year=None`` maps th
 planning horizon (a site counts as opened if it is open in any year, flows are summed
 over the years); ``year=2030`` maps that year alone.
 
-The HTML page works offline: Leaflet's script and style sheet (from the XStatic-Leaflet
-package) are inlined, its images are data URIs, and there is no tile layer. Every path the
-page draws carries a class naming what it is (``netopt-flow``, ``netopt-source``,
-``netopt-site netopt-open`` / ``netopt-closed``), so that a browser test can count them.
+Both draw the network over a small offline boundary layer (:func:`boundaries`: Natural
+Earth land, coastline, country borders and China's province borders, public domain,
+shipped in ``netopt/data/boundaries``). The HTML page works offline: Leaflet's script and
+style sheet (from the XStatic-Leaflet package) are inlined, its images are data URIs, and
+the boundary layer is inlined too; an OpenStreetMap tile layer is offered in the layer
+list, off by default (it needs the network). Every path the page draws carries a class
+naming what it is (``netopt-flow``, ``netopt-source``, ``netopt-site netopt-open`` /
+``netopt-closed``, ``netopt-boundary netopt-coastline`` / ``netopt-country_border`` /
+``netopt-province_border`` / ``netopt-land``), so that a browser test can count them.
 """
 
 from __future__ import annotations
@@ -51,7 +56,25 @@ LEG_LABELS = {
 MPL_MARKERS = {"collection_point": "o", "dismantling_site": "s", "recycler": "D",
                "reuse_outlet": "^"}
 MIN_WIDTH, MAX_WIDTH = 0.6, 6.0  # matplotlib points
+#: The boundary layer's look: sea (the background), land, and each kind of line (colour,
+#: width in matplotlib points, width in Leaflet pixels, dashes).
+SEA_COLOR, LAND_COLOR = "#e3edf5", "#f7f5f0"
+BOUNDARY_STYLE = {
+    "coastline": ("#4f7ea8", 0.8, 1.2, None),
+    "country_border": ("#7a6a8a", 0.9, 1.4, "6 3"),
+    "province_border": ("#a9a2b5", 0.5, 0.8, "3 3"),
+}
+BOUNDARIES = Path(__file__).resolve().parent / "data" / "boundaries" / "east_asia.geojson"
+TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 MIN_WEIGHT, MAX_WEIGHT = 1.5, 12.0  # Leaflet pixels
+
+
+@cache
+def boundaries() -> gpd.GeoDataFrame:
+    """The offline boundary layer (EPSG:4326): one row per ``kind`` (land, coastline,
+    country_border, province_border), Natural Earth, lon 70-140 E, lat 15-55 N."""
+    return gpd.read_file(BOUNDARIES)
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
@@ -182,6 +205,7 @@ def plot_plan(plan: Any, ax: Any = None, year: int | None = None) -> Any:
 
         ax = Figure(figsize=(10, 8), dpi=150, layout="constrained").subplots()
     sites, sources, arcs = data["sites"], data["sources"], data["arcs"]
+    _draw_boundaries(ax)
     handles = []
     if len(arcs):
         colors = [_hex(LEG_COLORS.get(leg, OTHER_COLOR)) for leg in arcs["leg"]]
@@ -225,12 +249,28 @@ def plot_plan(plan: Any, ax: Any = None, year: int | None = None) -> Any:
     ax.set_title(map_title(plan, year), fontsize=11)
     ax.set_xlabel("longitude (deg E)")
     ax.set_ylabel("latitude (deg N)")
-    ax.grid(True, linewidth=0.3, color="0.85")
+    ax.grid(True, linewidth=0.3, color="0.8", alpha=0.6)
     ax.set_axisbelow(True)
+    ax.text(0.995, 0.005, "boundaries: Natural Earth", transform=ax.transAxes, ha="right",
+            va="bottom", fontsize=6, color="0.45")
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
                   frameon=False)
     return ax
+
+
+def _draw_boundaries(ax: Any) -> None:
+    """Sea, land, coastline, country and province borders under the network (zorder 0)."""
+    layer = boundaries()
+    ax.set_facecolor(SEA_COLOR)
+    land = layer[layer["kind"] == "land"]
+    if len(land):
+        land.plot(ax=ax, color=LAND_COLOR, linewidth=0, zorder=0)
+    for kind, (color, width, _, dashes) in BOUNDARY_STYLE.items():
+        part = layer[layer["kind"] == kind]
+        if len(part):
+            style = (0, tuple(float(d) for d in dashes.split())) if dashes else "solid"
+            part.plot(ax=ax, color=color, linewidth=width, linestyle=style, zorder=0.5)
 
 
 def _frame(ax: Any, points: list) -> None:
@@ -367,6 +407,28 @@ def _legend(plan: Any, year: int | None, data: dict[str, gpd.GeoDataFrame]) -> s
             f"{''.join(items)}</div>")
 
 
+def _add_boundaries(fmap: Any) -> None:
+    """The offline outline (shown by default) and an online tile layer (off by default)."""
+    import folium
+
+    layer = boundaries()
+    group = folium.FeatureGroup(name="boundaries (Natural Earth, offline)", show=True)
+    for _, row in layer.iterrows():
+        kind = str(row["kind"])
+        if kind == "land":
+            style = {"fillColor": LAND_COLOR, "fillOpacity": 1.0, "stroke": False,
+                     "className": "netopt-boundary netopt-land"}
+        else:
+            color, _, weight, dashes = BOUNDARY_STYLE[kind]
+            style = {"color": color, "weight": weight, "opacity": 1.0, "fill": False,
+                     "dashArray": dashes, "className": f"netopt-boundary netopt-{kind}"}
+        folium.GeoJson(row.geometry.__geo_interface__, style_function=lambda _, s=style: s,
+                       interactive=False, control=False, smooth_factor=1.0).add_to(group)
+    group.add_to(fmap)
+    folium.TileLayer(TILES_URL, name="OpenStreetMap tiles (online)", attr=TILES_ATTRIBUTION,
+                     overlay=True, show=False, max_zoom=19).add_to(fmap)
+
+
 #: folium builds popup contents with ``$(`<div>...</div>`)[0]`` (jQuery); this is all of
 #: jQuery the page needs, so the page does not carry jQuery itself.
 JQUERY_SHIM = """
@@ -378,7 +440,7 @@ window.$ = window.$ || function (markup) {
 """
 
 PAGE_STYLE = """
-.leaflet-container { background: #f7f8fa; font: 12px/1.4 system-ui, sans-serif; }
+.leaflet-container { background: #e3edf5; font: 12px/1.4 system-ui, sans-serif; }
 .netopt-legend { position: absolute; right: 10px; bottom: 24px; z-index: 1000;
   background: rgba(255,255,255,0.92); padding: 8px 10px; border-radius: 4px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.5 system-ui, sans-serif; }
@@ -398,10 +460,12 @@ table.netopt-table td, table.netopt-table th { border: 1px solid #ddd; padding: 
 
 def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
                     overwrite: bool = True) -> Path:
-    """Write the plan as a self-contained HTML map (folium; works offline, no tiles).
+    """Write the plan as a self-contained HTML map (folium; works offline).
 
-    One toggleable layer per flow leg, for sources, for each kind of opened site and for
-    the closed candidates (hidden at first); a popup on each site gives its figures year by
+    Under the network, the offline boundary layer (Natural Earth, shown) and OpenStreetMap
+    tiles (online, off until ticked in the layer list). One toggleable layer per flow leg,
+    for sources, for each kind of opened site and for the closed candidates (hidden at
+    first); a popup on each site gives its figures year by
     year, on each flow its tonnes by product, distance and transport cost.
     """
     import folium
@@ -428,6 +492,8 @@ def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
     inline_js.code = script + JQUERY_SHIM
     header.add_child(inline_css, name="leaflet_css_inline")
     header.add_child(inline_js, name="leaflet_js_inline")
+
+    _add_boundaries(fmap)
 
     names = {str(i): str(n) for i, n in zip(sources.get("id", []), sources.get("name", []))}
     names.update({str(i): str(n) for i, n in zip(sites.get("id", []), sites.get("name", []))})

@@ -14,20 +14,21 @@ retiring in year ``t`` therefore has an age between ``a0 = t - v - installed_at`
 With ``installed_at=0`` (installed on 1 January) this is the textbook
 ``cohort * (F(t - v + 1) - F(t - v))``.
 
-Check against the data brief (``/work/shared/data-brief.md`` §1.1, installed GWh by
-vintage 2015-2035, k = 3.5, mean 9 y, domestic factor and t/MWh by vintage as in
-:data:`netopt.generate.DOMESTIC_FACTOR` and :data:`netopt.generate.MASS_T_PER_MWH`): the
-mid-year convention reproduces the brief's national EOL series *to the rounding of the
-table*: 56.2 / 83.0 / 120.0 / 168.5 / 228.3 / 297.3 / 371.4 / 445.1 / 512.8 / 569.7 GWh
+Check against the national series of the default case (``data/china/README.md``,
+section 4: installed GWh by vintage 2015-2035, k = 3.5, mean 9 y, domestic factor and
+t/MWh by vintage as in :data:`netopt.generate.DOMESTIC_FACTOR` and
+:data:`netopt.generate.MASS_T_PER_MWH`): the mid-year convention reproduces that
+national EOL series *to the rounding of the table*: 56.2 / 83.0 / 120.0 / 168.5 / 228.3
+/ 297.3 / 371.4 / 445.1 / 512.8 / 569.7 GWh
 and 461 / 656 / 913 / 1239 / 1631 / 2072 / 2538 / 2996 / 3410 / 3755 kt for 2026-2035
-(brief: 56 / 83 / 120 / 168 / 228 / 297 / 371 / 445 / 513 / 570 GWh; same kt). The NCM
+(the series: 56 / 83 / 120 / 168 / 228 / 297 / 371 / 445 / 513 / 570 GWh; same kt). The NCM
 share of the retiring GWh, from the LFP share of installs by vintage (2015-16 vintages
 take 2017's 50%, vintages after 2025 take 2025's 81.5%), comes out at 0.49 / 0.44 / 0.40 /
-0.35 / 0.31 / 0.28 / 0.26 / 0.24 / 0.22 / 0.21, within 0.016 of the brief's 0.47 / 0.43 /
+0.35 / 0.31 / 0.28 / 0.26 / 0.24 / 0.22 / 0.21, within 0.016 of the series' 0.47 / 0.43 /
 0.39 / 0.35 / 0.32 / 0.29 / 0.26 / 0.24 / 0.23 / 0.22; by mass (older, heavier vintages
-are more often NCM) it is 0.50 in 2026, within 0.03 of the brief. The January-install
+are more often NCM) it is 0.50 in 2026, within 0.03 of the series. The January-install
 convention (``installed_at=0``) would give 68 GWh / 551 kt in 2026, a year ahead of the
-brief.
+series.
 """
 
 from __future__ import annotations

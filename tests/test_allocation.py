@@ -1,8 +1,7 @@
 """Tests of netopt.allocation (cooperative-game allocation).
 
-Reference data: ``tests/data/games.json`` is a verbatim copy of
-``shared/reference/games.json`` (the project's collection of cooperative games
-with published solutions; see ``shared/reference/README.md``). Each case cites
+Reference data: ``tests/data/games/games.json``, the project's collection of cooperative
+games with published solutions (format and sources in its README). Each case cites
 its origin in its ``source`` field (CRAN CoopGame, MatTuGames, GameTheory,
 GameTheoryAllocation, Aumann & Maschler 1985, Straffin & Heaney 1981, Lemaire
 1991, Littlechild & Owen 1973, Benedek, Fliege & Nguyen 2021, ...); the test id is
@@ -45,19 +44,10 @@ from netopt.allocation import (
 # --------------------------------------------------------------------------- reference cases
 
 
-def _games_json() -> Path:
-    here = Path(__file__).resolve()
-    for path in (
-        here.parent / "data" / "games.json",
-        here.parents[1].parent / "shared" / "reference" / "games.json",
-        Path("/work/shared/reference/games.json"),
-    ):
-        if path.exists():
-            return path
-    raise FileNotFoundError("games.json not found (tests/data or shared/reference)")
+GAMES = Path(__file__).resolve().parent / "data" / "games" / "games.json"
 
 
-CASES = json.loads(_games_json().read_text())
+CASES = json.loads(GAMES.read_text(encoding="utf-8"))
 
 # expected keys that are not among our methods (checked elsewhere or not at all)
 SKIPPED_KEYS = {"gately", "prekernel", "convex", "talmud_rule", "shapley_sampled_stderr"}

@@ -112,3 +112,93 @@ def test_run_with_year_bound_writes_it(tmp_path):
     assert header["year_bound"]["bound_cny"] == pytest.approx(14000)
     assert [row["year"] for row in header["year_bound"]["years"]] == [2026, 2027]
     assert header["bound_cny"] == pytest.approx(header["objective_cny"])
+
+
+def test_run_in_an_empty_folder_leaves_only_its_output_folder(tmp_path):
+    """A run writes its output folder and the coalition cache in the user cache folder
+    (platformdirs: $XDG_CACHE_HOME/netopt on Linux), nothing else where the user stands."""
+    import os
+
+    here, cache = tmp_path / "here", tmp_path / "user-cache"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NETOPT_CACHE"}
+    env["XDG_CACHE_HOME"] = str(cache)
+    env["MPLCONFIGDIR"] = str(tmp_path / "mpl")
+    result = subprocess.run(
+        [sys.executable, "-m", "netopt", "run", str(data_path("tiny/basic")), "--out", "x"],
+        capture_output=True, text=True, cwd=here, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in here.iterdir()) == ["x"]
+    assert (here / "x" / "allocation.csv").exists()  # the coalitions were valued
+    stored = list((cache / "netopt" / "coalitions").rglob("*.json"))
+    assert len(stored) == 3  # 2 members: 3 coalitions, kept for the next run
+    assert str(cache / "netopt" / "coalitions") in result.stdout.replace("\n", "")
+
+
+def test_run_help_says_where_the_cache_is(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "NETOPT_CACHE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "c")
+    env["COLUMNS"] = "200"
+    result = subprocess.run([sys.executable, "-m", "netopt", "run", "--help"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert f"{tmp_path / 'c' / 'netopt' / 'coalitions'}" in text
+    assert "$NETOPT_CACHE" in text
+
+
+def _printed(width: int, draw) -> list[str]:
+    """The lines ``draw(console)`` prints on a ``width``-column console."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    draw(console)
+    return console.file.getvalue().splitlines()
+
+
+def test_allocation_tables_fit_100_columns():
+    """Eight members (the default case's count), eight methods: every table fits a
+    100-column terminal, each method is a row, each member a column, no cell wrapped."""
+    import itertools
+
+    from netopt.allocation import Game, savings_report
+    from netopt.cli import print_allocation
+
+    members = ["battery_maker", "dealer_group", "dismantler", "oem_a", "oem_b", "oem_c",
+               "recycler_a", "recycler_b"]
+    alone = {m: 1.0e9 + 1.5e8 * i for i, m in enumerate(members)}
+    costs = {frozenset(c): sum(alone[m] for m in c) * (1 - 0.04 * (len(c) - 1))
+             for k in range(1, len(members) + 1) for c in itertools.combinations(members, k)}
+    game = Game.from_costs(costs)
+    report, stability = savings_report(game)
+    lines = _printed(100, lambda c: print_allocation(report, stability, game.grand_value, c))
+    assert max(len(line) for line in lines) <= 100, "\n".join(lines)
+    text = "\n".join(lines)
+    for name in members:
+        assert name in text
+    methods = list(dict.fromkeys(report["method"]))
+    for method in methods:  # one row per method, in the cost and the savings tables
+        assert sum(line.startswith(("│ " + method + " ", "┃ " + method + " "))
+                   for line in lines) >= 2, method
+    # every number is on one line: the allocated cost of each member under the Shapley value
+    shapley = report[report["method"] == "shapley"].set_index("member")["allocated_cost"]
+    for value in shapley:
+        assert f"{value / 1e6:,.2f}" in text
+
+
+def test_wide_tables_are_split_to_fit():
+    from netopt.cli import print_split
+
+    headers = [f"member_{i}" for i in range(11)]
+    rows = [("processing", [f"{-1234567.89 * (i + 1):,.2f}" for i in range(11)]),
+            ("total", [f"{9876543.21 * (i + 1):,.2f}" for i in range(11)])]
+    lines = _printed(100, lambda c: print_split(c, "Cost (CNY)", "category", headers, rows))
+    assert max(len(line) for line in lines) <= 100
+    text = "\n".join(lines)
+    assert "Cost (CNY) (1 of " in text and all(h in text for h in headers)
+    assert all(value in text for _, values in rows for value in values)
+    assert sum("processing" in line for line in lines) >= 2  # the key repeats per part

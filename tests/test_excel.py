@@ -141,3 +141,21 @@ def test_export_xlsx_command_includes_allocation(plan, allocation_folder, capsys
     assert "allocation" in book.sheetnames
     assert main(["export", str(allocation_folder), "--to", "xlsx"]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_every_sheet_prints_to_its_page_width_with_frozen_headers(plan, allocation_folder,
+                                                                   tmp_path):
+    """Printed (e.g. LibreOffice to PDF), each sheet fits one page wide, A4 landscape, the
+    header row repeated on every page; on screen the header row stays frozen."""
+    path = write_report(plan, tmp_path / "report.xlsx", allocation_folder)
+    book = load_workbook(path)
+    assert len(book.sheetnames) == 9
+    for sheet in book.worksheets:
+        setup = sheet.page_setup
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        # fitToWidth absent is 1 (ECMA-376's default); fitToHeight 0: as many pages as needed
+        assert int(setup.fitToWidth or 1) == 1 and int(setup.fitToHeight) == 0, sheet.title
+        assert setup.orientation == "landscape" and int(setup.paperSize) == 9, sheet.title
+        assert sheet.print_title_rows.replace("$", "") == "1:1", sheet.title
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert "&A" in sheet.oddFooter.left.text and "&P" in sheet.oddFooter.right.text

@@ -63,7 +63,7 @@ def test_by_vintage_step_schedule():
     assert by_vintage(schedule, 2030) == 6.5
 
 
-def test_national_series_matches_the_brief():
+def test_national_series_matches_the_readme():
     from netopt import generate as g
 
     eol = eol_by_chemistry(
@@ -71,10 +71,10 @@ def test_national_series_matches_the_brief():
         mass_t_per_mwh=g.MASS_T_PER_MWH, domestic_factor=g.DOMESTIC_FACTOR,
         lfp_share=g.LFP_INSTALL_SHARE,
     )
-    brief_gwh = {2026: 56, 2027: 83, 2028: 120, 2029: 168, 2030: 228,
+    readme_gwh = {2026: 56, 2027: 83, 2028: 120, 2029: 168, 2030: 228,
                  2031: 297, 2032: 371, 2033: 445, 2034: 513, 2035: 570}
     for year in g.YEARS:
-        assert eol.loc[year, "gwh"] == pytest.approx(brief_gwh[year], abs=1.0)
+        assert eol.loc[year, "gwh"] == pytest.approx(readme_gwh[year], abs=1.0)
         assert eol.loc[year, "tonnes"] / 1000 == pytest.approx(g.BRIEF_NATIONAL_KT[year], abs=1.0)
         assert eol.loc[year, "ncm_share"] == pytest.approx(g.BRIEF_NCM_SHARE[year], abs=0.02)
     assert (eol["tonnes_NMC"] + eol["tonnes_LFP"]).to_numpy() == pytest.approx(

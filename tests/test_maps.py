@@ -20,20 +20,13 @@ from PIL import Image
 import netopt
 from netopt.datasets import data_path
 from netopt.maps import interactive_map, map_layers, static_map
-from tests.conftest import run_cli
-
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-
+from tests.conftest import external_program, run_cli
 
 
 def chromium() -> str:
-    """Debian's chromium; a missing browser fails the test (CI installs it), never skips."""
-    for name in ("/usr/bin/chromium", *CHROMIUM_CANDIDATES):
-        exe = shutil.which(name)
-        if exe:
-            return exe
-    pytest.fail("chromium not found: the HTML map test needs headless Chromium "
-                "(apt-get install chromium); .ci/run installs it")
+    """Headless Chromium (tests marked needs_browser: skipped when it is missing, failed
+    when NETOPT_REQUIRE_BROWSER=1)."""
+    return external_program("needs_browser")
 
 
 def browse(page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -106,10 +99,16 @@ def test_map_of_a_plan_without_solution_is_refused(tmp_path):
 def test_html_map_needs_no_network(plan, tmp_path):
     text = interactive_map(plan, tmp_path / "map.html").read_text(encoding="utf-8")
     assert not re.search(r"<(script|link|img)[^>]+(src|href)\s*=\s*[\"']?(https?:)?//", text)
-    assert "L.tileLayer" not in text  # no background tiles to fetch
     assert "sourceMappingURL" not in text
+    # the online tiles are offered in the layer list but not added to the map
+    tiles = re.findall(r"var (\w+) = L\.tileLayer\(", text)
+    assert len(tiles) == 1
+    assert f"{tiles[0]}.addTo(" not in text
+    assert re.search(rf'"OpenStreetMap tiles \(online\)"\s*:\s*{tiles[0]}', text)
+    assert "boundaries (Natural Earth, offline)" in text
 
 
+@pytest.mark.needs_browser
 def test_html_map_renders_offline_in_chromium(plan, tmp_path):
     page = interactive_map(plan, tmp_path / "map.html")
     result = browse(page, tmp_path, "--dump-dom")
@@ -127,7 +126,9 @@ def test_html_map_renders_offline_in_chromium(plan, tmp_path):
     assert counts.get("netopt-closed", 0) == 0  # closed candidates: a layer shown on demand
     toggles = re.findall(r'<input type="checkbox" class="leaflet-control-layers-selector"',
                          dom)
-    assert len(toggles) == 8  # 3 flow legs, sources, closed candidates, 3 kinds opened
+    # 3 flow legs, sources, closed candidates, 3 kinds opened, boundaries, online tiles
+    assert len(toggles) == 10
+    assert not re.search(r'<img[^>]*class="[^"]*leaflet-tile', dom)  # no tile requested
     for label in ("sources (2)", "closed candidates (1)", "collection points opened (1)",
                   "recyclers opened (1)"):
         assert label in dom
@@ -142,6 +143,7 @@ def test_html_map_renders_offline_in_chromium(plan, tmp_path):
     assert orange.sum() > 20  # the dismantling site marker
 
 
+@pytest.mark.needs_browser
 def test_html_map_of_one_year_in_chromium(growth, tmp_path):
     page = interactive_map(growth, tmp_path / "map_2027.html", year=2027)
     counts = svg_paths(browse(page, tmp_path, "--dump-dom").stdout)
@@ -151,6 +153,60 @@ def test_html_map_of_one_year_in_chromium(growth, tmp_path):
     assert counts.get("netopt-open", 0) == 3
 
 
+
+
+#: Chinese cities (lat, lon) for a plan that spans the east coast: Shanghai, Beijing,
+#: Jinan, Nanjing, Hangzhou, Tianjin.
+CITIES = [(31.23, 121.47), (39.90, 116.40), (36.65, 117.00), (32.06, 118.80),
+          (30.27, 120.15), (39.13, 117.20)]
+#: BOUNDARY_STYLE colours as RGB
+COAST, PROVINCE = (0x4F, 0x7E, 0xA8), (0xA9, 0xA2, 0xB5)
+
+
+@pytest.fixture(scope="module")
+def spread(tmp_path_factory):
+    """data/tiny/basic with its places moved to cities of eastern China (its distances
+    are given in distances.csv, so the plan is the same): the map spans the coast."""
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("spread") / "basic"
+    shutil.copytree(data_path("tiny/basic"), folder)
+    n = 0
+    for table in sorted(folder.glob("*.csv")):
+        frame = pd.read_csv(table)
+        if {"lat", "lon"} <= set(frame.columns):
+            for i in frame.index:
+                frame.loc[i, ["lat", "lon"]] = CITIES[n % len(CITIES)]
+                n += 1
+            frame.to_csv(table, index=False)
+    return netopt.solve(netopt.load_case(folder))
+
+
+def _near(pixels: np.ndarray, rgb: tuple[int, int, int], tol: int = 10) -> int:
+    return int(np.all(np.abs(pixels.astype(int) - rgb) <= tol, axis=-1).sum())
+
+
+def test_static_map_draws_the_coast_and_province_borders(spread, tmp_path):
+    assert spread.objective == pytest.approx(8000)
+    with Image.open(static_map(spread, tmp_path / "map.png")) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert _near(pixels, COAST) > 300  # the coastline from Hangzhou Bay to Bohai
+    assert _near(pixels, PROVINCE) > 300  # Jiangsu, Shandong, Hebei ... borders
+
+
+@pytest.mark.needs_browser
+def test_html_map_draws_the_boundaries_offline_in_chromium(spread, tmp_path):
+    page = interactive_map(spread, tmp_path / "map.html")
+    counts = svg_paths(browse(page, tmp_path, "--dump-dom").stdout)
+    for kind in ("land", "coastline", "country_border", "province_border"):
+        assert counts.get(f"netopt-{kind}", 0) == 1, kind  # one multi-part path each
+    assert counts.get("netopt-flow", 0) == 4
+    shot = tmp_path / "shot.png"
+    browse(page, tmp_path, f"--screenshot={shot}")
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert _near(pixels, COAST, 14) > 300
+    assert _near(pixels, PROVINCE, 14) > 100
 
 
 def test_map_command(plan, tmp_path, capsys):
@@ -172,6 +228,7 @@ def test_map_command(plan, tmp_path, capsys):
     assert (folder / "map_2026.png").exists()
 
 
+@pytest.mark.needs_browser
 def test_html_map_survives_awkward_names(plan, tmp_path):
     """Names with quotes, backticks, ``${...}`` and markup stay text in popups and tooltips."""
     from dataclasses import replace

@@ -1,8 +1,8 @@
 """Published optima of OR-Library benchmarks, reproduced by the netopt model.
 
-Sources (see ../shared/reference/orlib/optima.csv): Beasley (1988) capacitated warehouse
-location, OR-Library capopt; Holmberg, Ronnqvist and Yuan (1999) single-source CFLP.
-The capa group runs as a benchmark (benchmarks/), not here.
+Sources (tests/data/orlib/README.md, and optima.csv's source column): Beasley (1988)
+capacitated warehouse location, OR-Library capopt; Holmberg, Ronnqvist and Yuan (1999)
+single-source CFLP. The capa group runs as a benchmark (benchmarks/), not here.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ import pytest
 
 import netopt
 from netopt.io import orlib
-from tests.conftest import reference_dir
+from tests.conftest import ORLIB, ORLIB_LARGE
 
-ROWS = list(csv.DictReader(open(reference_dir() / "orlib" / "optima.csv", encoding="utf-8")))
+with open(ORLIB / "optima.csv", encoding="utf-8", newline="") as handle:
+    ROWS = list(csv.DictReader(handle))
 CASES = [r for r in ROWS if r["instance"] not in ("capa", "capb", "capc")]
 
 
 @pytest.mark.parametrize("row", CASES, ids=[r["instance"] for r in CASES])
-def test_published_optimum(row, reference):
-    path = reference / "orlib" / row["file"]
+def test_published_optimum(row):
+    path = ORLIB / row["file"]
     capacity = float(row["capacity"]) if row["capacity"] else None
     if row["set"] == "orlib_cap":
         case = orlib.read_capacitated(path, capacity)
@@ -40,6 +41,6 @@ def test_published_optimum(row, reference):
         assert plan.flows.groupby("origin")["destination"].nunique().max() == 1
 
 
-def test_capa_needs_capacity(reference):
+def test_capa_needs_capacity():
     with pytest.raises(netopt.CaseError, match="capacity"):
-        orlib.read_capacitated(reference / "orlib" / "cap" / "capa.txt")
+        orlib.read_capacitated(ORLIB_LARGE / "cap" / "capa.txt")

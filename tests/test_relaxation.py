@@ -16,6 +16,7 @@ from netopt.model.heuristic import _binaries
 from netopt.model.network import prepare
 from netopt.model.relaxation import LINK_GROUPS, relax_with_lazy_links
 from netopt.model.solve import run_solver
+from tests.conftest import ORLIB
 from tests.strategies import case_tables
 
 
@@ -48,14 +49,14 @@ def linking_rows_hold(nm) -> bool:
 
 
 @pytest.mark.parametrize("seed,expand", [(1, 0), (1, 3), (4, 4)])
-def test_lazy_links_reach_the_whole_relaxation_on_cap41(monkeypatch, reference, seed,
+def test_lazy_links_reach_the_whole_relaxation_on_cap41(monkeypatch, seed,
                                                        expand):
     """OR-Library cap41 (16 warehouses, 50 customers: 800 linking rows): the loop ends at
     the whole relaxation's optimum, every linking row holding, with far fewer of them in
     the LP; with one seeded row per customer it takes more than one round."""
     monkeypatch.setattr(relaxation_module, "SEED_LINKS", seed)
     monkeypatch.setattr(relaxation_module, "EXPAND_LINKS", expand)
-    case = orlib.read_capacitated(reference / "orlib" / "cap" / "cap41.txt")
+    case = orlib.read_capacitated(ORLIB / "cap" / "cap41.txt")
     whole = whole_relaxation(case)
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, threads=1)
@@ -110,9 +111,9 @@ def test_lazy_links_with_sites_by_hand(monkeypatch):
     assert linking_rows_hold(nm)
 
 
-def test_lazy_links_out_of_time(reference):
+def test_lazy_links_out_of_time():
     """No time left: no relaxation, and the model's values are not touched."""
-    case = orlib.read_capacitated(reference / "orlib" / "cap" / "cap41.txt")
+    case = orlib.read_capacitated(ORLIB / "cap" / "cap41.txt")
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, time_limit=0.0)
     assert lazy["status"] == "time_limit" and lazy["rounds"] == 0

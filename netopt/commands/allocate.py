@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ import typer
 import netopt
 from netopt.commands import CaseArg, case_path
 from netopt.console import console, print_allocation
-from netopt.game import allocate_savings
+from netopt.game import allocate_savings, default_cache_folder
 
 
 def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -23,10 +22,15 @@ def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _cache_folder(cache: Path | None) -> Path:
-    """The coalition cache: ``cache``, else $NETOPT_CACHE, else .netopt-cache."""
-    if cache is not None:
-        return cache
-    return Path(os.environ.get("NETOPT_CACHE", ".netopt-cache"))
+    """The coalition cache: ``cache``, else :func:`netopt.game.default_cache_folder`."""
+    return cache if cache is not None else default_cache_folder()
+
+
+def cache_help() -> str:
+    """The --cache help: where the coalition values are kept by default, on this machine."""
+    return ("Coalition cache folder: solved coalitions are kept there, keyed by the case's "
+            f"content, so a rerun reuses them (default $NETOPT_CACHE, else "
+            f"{default_cache_folder()}; delete it to free space).")
 
 
 def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cache: Path | None,
@@ -51,8 +55,7 @@ def allocate(
     out: Annotated[Path | None, typer.Option(help="Folder for the allocation tables.")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves "
                                                 "(default: cores).")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder (default "
-                                               "$NETOPT_CACHE or .netopt-cache).")] = None,
+    cache: Annotated[Path | None, typer.Option(help=cache_help())] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap per coalition.")] = 1e-4,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
 ) -> None:

@@ -10,7 +10,7 @@ import typer
 
 import netopt
 from netopt.commands import CaseArg, case_path
-from netopt.commands.allocate import allocate_case
+from netopt.commands.allocate import allocate_case, cache_help
 from netopt.commands.export import export_all
 from netopt.console import MONEY_SCALE, SolveProgress, console, err_console, money, print_plan
 
@@ -49,7 +49,7 @@ def run(
         help="Value every coalition and split the savings (default: on for up to 10 "
         "members).")] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Coalition cache folder.")] = None,
+    cache: Annotated[Path | None, typer.Option(help=cache_help())] = None,
     export: Annotated[bool, typer.Option(
         "--export/--no-export",
         help="Also write the GeoPackage, the maps (PNG, HTML) and the Excel report.")] = True,

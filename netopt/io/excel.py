@@ -129,6 +129,18 @@ class _Sheet:
         self.report = report
         self.sheet = report.book.add_worksheet(title)
         self.widths: dict[int, float] = {}
+        self.print_setup()
+
+    def print_setup(self) -> None:
+        """Print to the page's width (as many pages down as it takes), A4 landscape, the
+        header row repeated on every page, the sheet's name and page number in the footer."""
+        page = self.sheet
+        page.set_landscape()
+        page.set_paper(9)  # A4
+        page.fit_to_pages(1, 0)  # 1 page wide, any number of pages tall
+        page.repeat_rows(0)
+        page.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)  # inches
+        page.set_footer("&L&A&RPage &P of &N")
 
     def write(self, row: int, col: int, value: Any, number_format: str = GENERAL,
               bold: bool = False, color: str | None = None) -> None:

@@ -5,12 +5,11 @@ In one run, on the same machine and thread count:
 1. ``netopt.solve(case, time_limit=T)`` with the year-by-year plan switched off: the
    LP-rounding start (at most half the limit), then HiGHS (netopt before issue 2's
    year-by-year start);
-2. ``netopt.solve(case, time_limit=T)``: the year-by-year plan (at most
-   ``YEAR_BY_YEAR_TIME_SHARE`` of the limit: a first pass one year at a time, then two
-   years at a time), then the LP rounding on what is left, the better of the two
-   handed to HiGHS;
-3. the year-by-year plan alone, with that share of the limit: each pass's plan, and the
-   final plan year by year.
+2. ``netopt.solve(case, time_limit=T)``: the years solved apart
+   (:mod:`netopt.model.decompose`), then HiGHS from their plan;
+3. the forward pass alone as issue 2 ran it (three quarters of the limit, six tenths of
+   that for the first pass, then two years at a time, each year to a gap of 1e-3): each
+   pass's plan, and the final plan year by year.
 
     python benchmarks/starting_plan.py --time-limit 300 --threads 2
 
@@ -28,6 +27,9 @@ import netopt
 import netopt.model.solve as solve_module
 from netopt.datasets import data_path
 from netopt.model.forward import improve_year_by_year, year_by_year_plan
+
+#: The forward passes' settings of issue 2 (part 3 reproduces them).
+PASSES_TIME_SHARE, FIRST_PASS_SHARE, PASS_GAP = 0.75, 0.6, 1e-3
 
 
 def main() -> None:
@@ -60,13 +62,11 @@ def main() -> None:
         print(f"| {label} | {total:.1f} | {forward_s:.1f} | {rounding_s:.1f} | {method} "
               f"| {objective:,.0f} | {bound:,.0f} | {gap:.3f} |")
 
-    budget = solve_module.YEAR_BY_YEAR_TIME_SHARE * args.time_limit
-    first = year_by_year_plan(case, time_limit=solve_module.FIRST_PASS_SHARE * budget,
-                              mip_gap=solve_module.YEAR_BY_YEAR_GAP_FLOOR,
-                              threads=args.threads)
+    budget = PASSES_TIME_SHARE * args.time_limit
+    first = year_by_year_plan(case, time_limit=FIRST_PASS_SHARE * budget,
+                              mip_gap=PASS_GAP, threads=args.threads)
     plan = improve_year_by_year(case, first, time_limit=budget - first["seconds"],
-                                mip_gap=solve_module.YEAR_BY_YEAR_GAP_FLOOR,
-                                threads=args.threads)
+                                mip_gap=PASS_GAP, threads=args.threads)
     print(f"\nyear by year alone, {budget:g} s: first pass CNY {first['objective']:,.0f} "
           f"in {first['seconds']:.1f} s; two years at a time CNY {plan['objective']:,.0f} "
           f"after {plan['seconds']:.1f} s in all ({plan['sweeps']} full sweeps)\n")

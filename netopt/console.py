@@ -93,41 +93,32 @@ def print_plan(plan: Any, console: Console = console) -> None:
         return
     sites = plan.sites
     years = sorted(sites["year"].unique())
-    table = Table(title="Sites open per year")
-    table.add_column("kind")
-    for year in years:
-        table.add_column(str(year), justify="right")
-    for kind, group in sites[sites["opened"]].groupby("kind", sort=False):
+    opened = sites[sites["opened"]]
+    rows = []
+    for kind, group in opened.groupby("kind", sort=False):
         counts = group.groupby("year").size().reindex(years, fill_value=0)
-        table.add_row(kind, *[str(int(c)) for c in counts])
-    console.print(table)
+        rows.append((str(kind), [str(int(c)) for c in counts]))
+    print_split(console, "Sites open per year", "kind", [str(y) for y in years], rows)
 
-    table = Table(title="Tonnes through each echelon (t)")
-    table.add_column("leg")
-    for year in years:
-        table.add_column(str(year), justify="right")
+    rows = []
     if len(plan.flows):
         pivot = plan.flows.pivot_table(index="leg", columns="year", values="tonnes",
                                        aggfunc="sum", fill_value=0.0, sort=False)
         for leg, row in pivot.iterrows():
-            table.add_row(leg, *[f"{row.get(y, 0.0):,.0f}" for y in years])
+            rows.append((str(leg), [f"{row.get(y, 0.0):,.0f}" for y in years]))
     if len(plan.outsourced):
         by_year = plan.outsourced.groupby("year")["tonnes"].sum()
-        table.add_row("outsourced", *[f"{by_year.get(y, 0.0):,.0f}" for y in years])
-    console.print(table)
+        rows.append(("outsourced", [f"{by_year.get(y, 0.0):,.0f}" for y in years]))
+    print_split(console, "Tonnes through each echelon (t)", "leg", [str(y) for y in years],
+                rows)
 
-    table = Table(title=f"Discounted cost by category and member ({MONEY_SCALE['unit']})")
     pivot = plan.costs.pivot_table(index="category", columns="member", values="discounted_cny",
                                    aggfunc="sum", fill_value=0.0)
-    table.add_column("category")
-    for member in pivot.columns:
-        table.add_column(str(member), justify="right")
-    table.add_column("total", justify="right")
-    for category, row in pivot.iterrows():
-        table.add_row(str(category), *[money(v) for v in row], money(row.sum()))
-    table.add_row("total", *[money(v) for v in pivot.sum()], money(pivot.to_numpy().sum()),
-                  style="bold")
-    console.print(table)
+    rows = [(str(category), [*(money(v) for v in row), money(row.sum())])
+            for category, row in pivot.iterrows()]
+    rows.append(("total", [*(money(v) for v in pivot.sum()), money(pivot.to_numpy().sum())]))
+    print_split(console, f"Discounted cost by category and member ({MONEY_SCALE['unit']})",
+                "category", [*(str(m) for m in pivot.columns), "total"], rows, bold_last=True)
 
     kpis = plan.kpis.set_index("name")
     console.print(
@@ -186,24 +177,25 @@ class SolveProgress:
         self.stream.close()
 
 
-def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float) -> None:
-    """Side-by-side allocations (CNY million and savings %) and their core stability."""
+def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float,
+                     console: Console = console) -> None:
+    """Allocations, one row per method and one column per member (cost, then savings %),
+    and their core stability."""
     set_money_unit(grand, *members["standalone_cost"].tolist())
     unit = MONEY_SCALE["unit"]
     console.print(f"the alliance saves {money(grand)} {unit} against every member going alone")
     methods = list(dict.fromkeys(members["method"]))
-    cost = members.pivot(index="member", columns="method", values="allocated_cost")
-    pct = members.pivot(index="member", columns="method", values="savings_pct")
+    cost = members.pivot(index="method", columns="member", values="allocated_cost")
+    pct = members.pivot(index="method", columns="member", values="savings_pct")
     alone = members.groupby("member", sort=False)["standalone_cost"].first()
-    table = Table(title=f"Allocated cost, {unit} (savings %)")
-    table.add_column("member")
-    table.add_column("alone", justify="right")
-    for method in methods:
-        table.add_column(method, justify="right")
-    for member in alone.index:
-        table.add_row(str(member), money(alone[member]), *[
-            f"{money(cost.at[member, m])} ({pct.at[member, m]:.1f}%)" for m in methods])
-    console.print(table)
+    names = [str(m) for m in alone.index]
+    rows = [("alone", [money(alone[m]) for m in alone.index])]
+    rows += [(str(method), [money(cost.at[method, m]) for m in alone.index])
+             for method in methods]
+    print_split(console, f"Allocated cost, {unit}", "method", names, rows)
+    rows = [(str(method), [f"{pct.at[method, m]:.1f}%" for m in alone.index])
+            for method in methods]
+    print_split(console, "Savings against going alone, %", "method", names, rows)
     table = Table(title="Stability: is each allocation in the core?")
     for col in ("method", "in core", "most-blocking coalition", f"excess ({unit})"):
         table.add_column(col)

@@ -166,7 +166,7 @@ def test_allocation_tables_fit_100_columns():
     import itertools
 
     from netopt.allocation import Game, savings_report
-    from netopt.cli import print_allocation
+    from netopt.console import print_allocation
 
     members = ["battery_maker", "dealer_group", "dismantler", "oem_a", "oem_b", "oem_c",
                "recycler_a", "recycler_b"]
@@ -191,7 +191,7 @@ def test_allocation_tables_fit_100_columns():
 
 
 def test_wide_tables_are_split_to_fit():
-    from netopt.cli import print_split
+    from netopt.console import print_split
 
     headers = [f"member_{i}" for i in range(11)]
     rows = [("processing", [f"{-1234567.89 * (i + 1):,.2f}" for i in range(11)]),

@@ -303,6 +303,8 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     import netopt.model.solve as solve_module
 
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    # the LP rounding's path (a multi-year model would take its years apart first)
+    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     if relaxation == "ipm":
         monkeypatch.setattr(heuristic_module, "RELAXATION_IPM_ROWS", 0)
     if relaxation == "by_year":
@@ -407,6 +409,8 @@ def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share
     import netopt.model.solve as solve_module
 
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    # the LP rounding's path (a multi-year model would take its years apart first)
+    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     if large:
         monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
     seen = {}
@@ -432,6 +436,8 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
     import netopt.model.solve as solve_module
 
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
+    # the LP rounding's path (a multi-year model would take its years apart first)
+    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     real_solve, real_run = solve_module._solve_interruptibly, solve_module.run_solver
 
     def slow(*args, **kwargs):

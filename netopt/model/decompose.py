@@ -11,10 +11,11 @@ solved alone, so its bound serves the years' bound too.
 
 The work runs in rounds on a pool of worker processes, one HiGHS thread each: a pass
 is one task (its years depend on each other), each year's bound another. The first
-round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs the backward pass;
+round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs one pass (backward
+for sites sized by the tonne, forward for modules: ``YearsPolicy.first_pass``);
 while time is left and the plan is not proven to ``mip_gap``, each later round divides
 the gap by ``YearsPolicy.gap_divisor``, solves again the years whose bound is furthest
-from their plan, and runs the forward pass (second round) or the best plan's two-year
+from their plan, and runs the other pass (second round) or the best plan's two-year
 windows (:func:`netopt.model.forward.improve_year_by_year`, later rounds).
 """
 
@@ -71,6 +72,10 @@ class YearsPolicy:
     min_year_seconds: float = 5.0
     #: ... and at most this many times its share of the time left
     year_share_factor: float = 2.0
+    #: the first round's pass: "backward", "forward", or "auto": backward for sites
+    #: sized by the tonne, forward for modules (the better of the two on the default
+    #: case in each sizing, BENCHMARKS.md)
+    first_pass: str = "auto"
 
 
 def _relative_gap(objective: float, bound: float) -> float:
@@ -79,13 +84,22 @@ def _relative_gap(objective: float, bound: float) -> float:
     return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
 
 
+def _first_pass_backward(case: Case, policy: YearsPolicy) -> bool:
+    """Whether the first round's pass goes backward (else forward)."""
+    if policy.first_pass == "auto":
+        return case.parameters.get("site_capacity") == "continuous"
+    return policy.first_pass == "backward"
+
+
 def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None,
-               gap: float, round_number: int) -> dict[str, Any] | None:
-    """The plan's task of a round (in a worker): the backward pass first, then the
-    forward pass, then the best plan's two-year windows solved again."""
+               gap: float, round_number: int, backward_first: bool,
+               ) -> dict[str, Any] | None:
+    """The plan's task of a round (in a worker): the first pass, then the other one,
+    then the best plan's two-year windows solved again."""
     if round_number <= 2:
+        backward = backward_first if round_number == 1 else not backward_first
         return year_by_year_plan(case, time_limit=time_limit, mip_gap=gap, threads=1,
-                                 backward=round_number == 1)
+                                 backward=backward)
     if plan is None:
         return None
     return improve_year_by_year(case, plan, time_limit=time_limit, mip_gap=gap, threads=1)
@@ -160,6 +174,7 @@ def solve_years_apart(
     if multiprocessing.current_process().daemon:
         workers = 1
     workers = max(1, workers)
+    backward_first = _first_pass_backward(case, policy)
     gap, rounds, interrupted = max(mip_gap, policy.first_gap), 0, False
     try:
         with _pool(workers) as pool:
@@ -170,11 +185,11 @@ def solve_years_apart(
                 if plan_limit is not None:
                     plan_limit = max(1.0, plan_limit / (2 if workers == 1 else 1))
                 plan_future: Future | None = pool.submit(
-                    _plan_task, case, best["plan"], plan_limit, gap, rounds)
-                # the first round bounds every year but the last (the backward pass's
-                # first); later rounds the years whose bound is furthest from their plan
+                    _plan_task, case, best["plan"], plan_limit, gap, rounds, backward_first)
+                # the first round bounds every year but the pass's first (solved alone
+                # there); later rounds the years whose bound is furthest from their plan
                 if rounds == 1:
-                    queue = years[:-1]
+                    queue = years[:-1] if backward_first else years[1:]
                 else:
                     queue = sorted(years, key=lambda y: by_year[y]["bound_cny"]
                                    - by_year[y]["objective_cny"])
@@ -203,8 +218,9 @@ def solve_years_apart(
                             if plan is not None:
                                 plan["mip_gap"] = gap
                             take_plan(plan)
-                            if years[-1] not in by_year:  # no pass: bound the last year
-                                queue.append(years[-1])
+                            first = years[-1] if backward_first else years[0]
+                            if first not in by_year:  # no pass: bound its first year
+                                queue.append(first)
                             note("years apart: plan")
                         else:
                             running.pop(future)

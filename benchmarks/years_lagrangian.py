@@ -1,0 +1,95 @@
+"""The years' bound with the linking rows priced by the LP's duals (a Lagrangian bound).
+
+The whole model's LP relaxation gives a dual price to each row that links two years (a
+facility stays open, a site never shrinks). Moved into the years' objectives, those
+prices give each year alone a share of what its choices cost the years after it; any
+nonnegative prices give a bound (the Lagrangian relaxation of the linking rows), and
+zero prices give the plain years' bound of netopt.model.bounds. This measures whether
+the LP's prices raise it.
+
+    python benchmarks/years_lagrangian.py --gap 0.005
+
+Prints the LP bound, the years' bound with zero prices and with the LP's prices
+(discounted CNY million), each year to ``--gap`` on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+
+import netopt
+from netopt.datasets import data_path
+from netopt.model.bounds import year_case
+from netopt.model.build import build_model, linear_sum
+from netopt.model.network import discount_factors, prepare
+from netopt.model.solve import run_solver
+
+#: Each linking row group (var[f, t] >= var[f, t - 1]) and the variable it links.
+LINKS = {"collection_stays_open": "open_collection_point",
+         "recycler_stays_open": "open_recycler", "reuse_stays_open": "open_reuse_outlet",
+         "site_stays_open": "site_open", "site_no_shrink": "site_size"}
+
+
+def linking_prices(case: netopt.Case) -> tuple[dict[tuple[str, object, int], float], float]:
+    """Each linked variable's price (CNY per unit, discounted) from the LP's duals of the
+    linking rows, and the LP bound."""
+    model = build_model(prepare(case)).model
+    for var in model.component_data_objects(pyo.Var):
+        if var.is_binary():
+            var.domain = pyo.UnitInterval
+    results = SolverFactory("highs").solve(model, load_solutions=False,
+                                           raise_exception_on_nonoptimal_result=False)
+    duals = results.solution_loader.get_duals()
+    years = list(case.years)
+    price: dict[tuple[str, object, int], float] = {}
+    for group, var_name in LINKS.items():
+        rows = getattr(model, group, None)
+        if rows is None:
+            continue
+        for (f, t), row in rows.items():
+            # pyomo's dual of a >= row of a minimisation is <= 0: its multiplier is -dual
+            multiplier = max(0.0, -duals[row])
+            before = years[years.index(t) - 1]
+            price[(var_name, f, t)] = price.get((var_name, f, t), 0.0) - multiplier
+            price[(var_name, f, before)] = price.get((var_name, f, before), 0.0) + multiplier
+    return price, float(results.incumbent_objective)
+
+
+def years_bound(case: netopt.Case, price: dict, gap: float) -> float:
+    """The sum of the years' bounds with the linked variables priced (CNY, discounted)."""
+    years = list(case.years)
+    factors = discount_factors(years, case.parameters["discount_rate"])
+    total = 0.0
+    for t in years:
+        nm = build_model(prepare(year_case(case, t)))
+        model = nm.model
+        terms = [(getattr(model, name)[f, t], p / factors[t])
+                 for (name, f, year), p in price.items() if year == t and p]
+        model.total_cost.deactivate()
+        model.priced_cost = pyo.Objective(expr=model.total_cost.expr + linear_sum(
+            [v for v, _p in terms], [p for _v, p in terms]))
+        total += factors[t] * run_solver(nm, mip_gap=gap, threads=1)["bound"]
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gap", type=float, default=0.005)
+    args = parser.parse_args()
+    case = netopt.load_case(data_path("china"))
+    clock = time.perf_counter()
+    price, lp = linking_prices(case)
+    print(f"LP bound {lp / 1e6:,.1f} M ({time.perf_counter() - clock:.0f} s)")
+    for label, prices in (("zero prices", {}), ("the LP's prices", price)):
+        clock = time.perf_counter()
+        bound = years_bound(case, prices, args.gap)
+        print(f"years' bound, {label}: {bound / 1e6:,.1f} M "
+              f"({time.perf_counter() - clock:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

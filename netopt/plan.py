@@ -19,6 +19,7 @@ Tables (pandas DataFrames, one row per thing, units in column names):
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,6 +55,14 @@ LEG_ENDS = {
 FLOW_COLUMNS = ["leg", "origin", "destination", "chemistry", "condition", "year", "tonnes",
                 "km", "tkm", "transport_cost_cny"]
 
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """The gap between a plan's ``objective`` and a ``bound`` on it, relative to the
+    objective (CNY / CNY); inf unless both are finite."""
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return float("inf")
+    return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
 
 @dataclass
 class Plan:

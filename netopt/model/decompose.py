@@ -34,6 +34,7 @@ from netopt.case import Case
 from netopt.model.bounds import solve_year_alone
 from netopt.model.forward import improve_year_by_year, year_by_year_plan
 from netopt.model.network import discount_factors
+from netopt.plan import relative_gap
 from netopt.pool import local_pool
 
 
@@ -76,12 +77,6 @@ class YearsPolicy:
     #: sized by the tonne, forward for modules (the better of the two on the default
     #: case in each sizing, BENCHMARKS.md)
     first_pass: str = "auto"
-
-
-def _relative_gap(objective: float, bound: float) -> float:
-    if not (math.isfinite(objective) and math.isfinite(bound)):
-        return math.inf
-    return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
 
 
 def _first_pass_backward(case: Case, policy: YearsPolicy) -> bool:
@@ -146,7 +141,7 @@ def solve_years_apart(
         trace.append((now, best["objective"], bound()))
         if progress is not None:
             progress({"time_s": now, "objective": best["objective"], "bound": bound(),
-                      "gap": _relative_gap(best["objective"], bound()), "nodes": 0.0,
+                      "gap": relative_gap(best["objective"], bound()), "nodes": 0.0,
                       "improved": 0.0, "phase": phase})
 
     def take_year(row: dict[str, Any], gap: float) -> None:
@@ -169,7 +164,7 @@ def solve_years_apart(
             best.update(plan=plan, objective=plan["objective"])
 
     def proven() -> bool:
-        return _relative_gap(best["objective"], bound()) <= mip_gap
+        return relative_gap(best["objective"], bound()) <= mip_gap
 
     if multiprocessing.current_process().daemon:
         workers = 1

@@ -44,6 +44,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from netopt.model.build import NetworkModel
+from netopt.plan import relative_gap
 
 OPEN_TOLERANCE = 1e-6
 
@@ -495,7 +496,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     Leaves the model as it found it (domains and fixings restored).
     """
     from netopt.model.relaxation import relax_with_lazy_links
-    from netopt.model.solve import _relative_gap, holds_model, run_solver
+    from netopt.model.solve import holds_model, run_solver
 
     if nm.data.parameters["single_sourcing"]:
         return None  # binary shipments: rounding a split source is not a plan
@@ -588,7 +589,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         if progress is not None:
             progress({"time_s": time.perf_counter() - start, "objective": best["objective"],
                       "bound": relaxed["bound"], "nodes": 0.0, "improved": float(improved),
-                      "gap": _relative_gap(best["objective"], relaxed["bound"]),
+                      "gap": relative_gap(best["objective"], relaxed["bound"]),
                       "phase": "starting plan"})
 
     report(False)
@@ -621,7 +622,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
         budget = left(floor=0.0)
         if nm.interrupted or (budget is not None and budget <= last_seconds):
             return False
-        return _relative_gap(best["objective"], relaxed["bound"]) > mip_gap
+        return relative_gap(best["objective"], relaxed["bound"]) > mip_gap
 
     def common(share: float) -> dict[str, float]:
         return dict.fromkeys(sites, share)

@@ -23,7 +23,15 @@ from netopt.errors import SolverError
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.extract import extract_plan
 from netopt.model.network import prepare
-from netopt.plan import INFEASIBLE, INTERRUPTED, NO_SOLUTION, OPTIMAL, TIME_LIMIT, Plan
+from netopt.plan import (
+    INFEASIBLE,
+    INTERRUPTED,
+    NO_SOLUTION,
+    OPTIMAL,
+    TIME_LIMIT,
+    Plan,
+    relative_gap,
+)
 
 _UNSET = -1
 _SCHEDULER_THREADS: int | None = _UNSET  # threads option of this process's last solve
@@ -251,12 +259,6 @@ def _starting_plan_pays(nm: NetworkModel, rows: int) -> bool:
     return free >= HEURISTIC_MIN_BINARIES or (free > 0 and rows >= HEURISTIC_MIN_ROWS)
 
 
-def _relative_gap(objective: float, bound: float) -> float:
-    if not (math.isfinite(objective) and math.isfinite(bound)):
-        return float("inf")
-    return abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
-
-
 #: ``plan.termination`` of a starting plan within ``mip_gap`` of the relaxation's bound.
 PROVEN_BY_RELAXATION = "starting plan within mip_gap of the relaxation's bound"
 #: ``plan.termination`` of a plan of the years solved apart within ``mip_gap`` of the
@@ -268,7 +270,7 @@ def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> boo
     """Whether the starting plan ``rounded`` is within ``mip_gap`` (relative) of its
     relaxation's bound, a lower bound on every plan's cost: then it is optimal to that
     gap as it stands."""
-    return rounded is not None and _relative_gap(rounded["objective"],
+    return rounded is not None and relative_gap(rounded["objective"],
                                                  rounded["bound"]) <= mip_gap
 
 
@@ -291,7 +293,7 @@ def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
     if stopped and math.isfinite(rounded["bound"]) and (
             not math.isfinite(result["bound"]) or rounded["bound"] > result["bound"]):
         result["bound"] = rounded["bound"]
-    result["gap"] = _relative_gap(result["objective"], result["bound"])
+    result["gap"] = relative_gap(result["objective"], result["bound"])
     return result, take_rounded
 
 
@@ -351,7 +353,7 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
     trace = [*apart["trace"], (seconds, objective, apart["bound"])]
     if progress is not None:
         progress({"time_s": seconds, "objective": objective, "bound": apart["bound"],
-                  "gap": _relative_gap(objective, apart["bound"]), "nodes": 0.0,
+                  "gap": relative_gap(objective, apart["bound"]), "nodes": 0.0,
                   "improved": 1.0, "phase": "years apart: plan of the whole model"})
     record = {"bound_cny": apart["bound"], "rounds": apart["rounds"],
               "seconds": seconds, "years": apart["years"],
@@ -442,7 +444,7 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
         return result, record
     if math.isfinite(bound) and not bound <= result["bound"]:  # (also replaces a NaN)
         result["bound"] = bound
-        result["gap"] = _relative_gap(result["objective"], bound)
+        result["gap"] = relative_gap(result["objective"], bound)
         if result["status"] == TIME_LIMIT and result["gap"] <= mip_gap:
             result.update(status=OPTIMAL, termination="proven by the year-by-year bound")
     return result, record
@@ -549,7 +551,7 @@ def run_solver(
             nm.solve_overhead_s = max(nm.solve_overhead_s, time.perf_counter() - clock
                                       - (float(highs_s) - highs_before))
         return {"status": status, "termination": termination, "objective": objective,
-                "bound": bound, "gap": _relative_gap(objective, bound)}
+                "bound": bound, "gap": relative_gap(objective, bound)}
 
     # Any other MIP solver pyomo knows by name (cbc, glpk, gurobi, ...).
     opt = pyo.SolverFactory(solver)
@@ -576,7 +578,7 @@ def run_solver(
     else:
         status = TIME_LIMIT if solutions else NO_SOLUTION
     return {"status": status, "termination": str(tc), "objective": objective,
-            "bound": bound, "gap": _relative_gap(objective, bound)}
+            "bound": bound, "gap": relative_gap(objective, bound)}
 
 
 def solve(
@@ -691,7 +693,7 @@ def solve(
         result = {"status": OPTIMAL, "termination": PROVEN_BY_YEARS
                   if rounded["method"] == "years_apart" else PROVEN_BY_RELAXATION,
                   "objective": rounded["objective"], "bound": rounded["bound"],
-                  "gap": _relative_gap(rounded["objective"], rounded["bound"])}
+                  "gap": relative_gap(rounded["objective"], rounded["bound"])}
     else:
         if holds_model(persistent, nm.model):
             from netopt.model.heuristic import _binaries

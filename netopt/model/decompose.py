@@ -11,8 +11,9 @@ solved alone, so its bound serves the years' bound too.
 
 The work runs in rounds on a pool of worker processes, one HiGHS thread each: a pass
 is one task (its years depend on each other), each year's bound another. The first
-round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs one pass (backward
-for sites sized by the tonne, forward for modules: ``YearsPolicy.first_pass``);
+round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs one pass (forward:
+``YearsPolicy.first_pass``); sites sized by the tonne are kept open from year to year
+but sized by the LP over the whole case that costs each plan;
 while time is left and the plan is not proven to ``mip_gap``, each later round divides
 the gap by ``YearsPolicy.gap_divisor``, solves again the years whose bound is furthest
 from their plan, and runs the other pass (second round) or the best plan's two-year
@@ -32,8 +33,10 @@ from typing import Any
 
 from netopt.case import Case
 from netopt.model.bounds import solve_year_alone
-from netopt.model.forward import improve_year_by_year, year_by_year_plan
-from netopt.model.network import discount_factors
+from netopt.model.build import build_model
+from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
+from netopt.model.heuristic import solve_fixed
+from netopt.model.network import discount_factors, prepare
 from netopt.plan import relative_gap
 from netopt.pool import local_pool
 
@@ -73,16 +76,13 @@ class YearsPolicy:
     min_year_seconds: float = 5.0
     #: ... and at most this many times its share of the time left
     year_share_factor: float = 2.0
-    #: the first round's pass: "backward", "forward", or "auto": backward for sites
-    #: sized by the tonne, forward for modules (the better of the two on the default
-    #: case in each sizing, BENCHMARKS.md)
-    first_pass: str = "auto"
+    #: the first round's pass, "forward" or "backward" (the second round's is the other):
+    #: forward is the better on the default case in both sizings (BENCHMARKS.md)
+    first_pass: str = "forward"
 
 
-def _first_pass_backward(case: Case, policy: YearsPolicy) -> bool:
+def _first_pass_backward(policy: YearsPolicy) -> bool:
     """Whether the first round's pass goes backward (else forward)."""
-    if policy.first_pass == "auto":
-        return case.parameters.get("site_capacity") == "continuous"
     return policy.first_pass == "backward"
 
 
@@ -90,14 +90,24 @@ def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None
                gap: float, round_number: int, backward_first: bool,
                ) -> dict[str, Any] | None:
     """The plan's task of a round (in a worker): the first pass, then the other one,
-    then the best plan's two-year windows solved again."""
+    then the best plan's two-year windows solved again; each plan costed in the whole
+    case (its openings fixed, sizes and flows by an LP)."""
+    # sites sized by the tonne: the passes keep a site open, and the LP sizes it
+    keep_sizes = case.parameters.get("site_capacity") != "continuous"
     if round_number <= 2:
         backward = backward_first if round_number == 1 else not backward_first
-        return year_by_year_plan(case, time_limit=time_limit, mip_gap=gap, threads=1,
-                                 backward=backward)
-    if plan is None:
+        found = year_by_year_plan(case, time_limit=time_limit, mip_gap=gap, threads=1,
+                                  backward=backward, keep_sizes=keep_sizes)
+    elif plan is not None:
+        found = improve_year_by_year(case, plan, time_limit=time_limit, mip_gap=gap,
+                                     threads=1, keep_sizes=keep_sizes)
+    else:
         return None
-    return improve_year_by_year(case, plan, time_limit=time_limit, mip_gap=gap, threads=1)
+    if found is None:
+        return None
+    nm = build_model(prepare(case))
+    cost, _values = solve_fixed(nm, plan_values(nm, found), threads=1)
+    return {**found, "pass_objective": found["objective"], "objective": cost}
 
 
 def solve_years_apart(
@@ -169,7 +179,7 @@ def solve_years_apart(
     if multiprocessing.current_process().daemon:
         workers = 1
     workers = max(1, workers)
-    backward_first = _first_pass_backward(case, policy)
+    backward_first = _first_pass_backward(policy)
     gap, rounds, interrupted = max(mip_gap, policy.first_gap), 0, False
     try:
         with _pool(workers) as pool:

@@ -75,15 +75,17 @@ SIZE_TOLERANCE_T = 1e-6
 
 
 def _keep_sizes(nm: NetworkModel, below: dict[str, Any] | None,
-                above: dict[str, Any] | None) -> None:
-    """Bound the sizes of sites sized by the tonne: at least what ``below`` (the year
-    before) built, which stays open, and at most what ``above`` (the year after) has."""
+                above: dict[str, Any] | None, keep_sizes: bool = True) -> None:
+    """Keep open the sites sized by the tonne that ``below`` (the year before) opened,
+    and, with ``keep_sizes``, bound their sizes: at least what ``below`` built, at most
+    what ``above`` (the year after) has."""
     m = nm.model
     for (k, _t), size in m.site_size.items():
         if below is not None and str(k) in below.get("sizes", {}):
             m.site_open[k, _t].setlb(1)
-            size.setlb(max(0.0, below["sizes"][str(k)] - SIZE_TOLERANCE_T))
-        if above is not None:
+            if keep_sizes:
+                size.setlb(max(0.0, below["sizes"][str(k)] - SIZE_TOLERANCE_T))
+        if above is not None and keep_sizes:
             size.setub(above.get("sizes", {}).get(str(k), 0.0) + SIZE_TOLERANCE_T)
 
 
@@ -108,7 +110,8 @@ def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
 
 def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
                  mip_gap: float, threads: int | None, below: dict[str, Any] | None = None,
-                 above: dict[str, Any] | None = None) -> tuple[NetworkModel, dict[str, Any]]:
+                 above: dict[str, Any] | None = None, keep_sizes: bool = True,
+                 ) -> tuple[NetworkModel, dict[str, Any]]:
     """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
     what ``below`` opens (the year before them) and at most what ``above`` opens (the
     year after them), if given."""
@@ -119,7 +122,7 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
         case = _with_existing(case, below)
     nm = build_model(prepare(years_case(case, window)))
     build_s = time.perf_counter() - clock
-    _keep_sizes(nm, below, above)
+    _keep_sizes(nm, below, above, keep_sizes)
     if above is not None:
         m = nm.model
         for var_name, _table in FACILITIES:
@@ -153,12 +156,18 @@ def year_by_year_plan(
     threads: int | None = None,
     progress: Callable[[dict[str, float]], None] | None = None,
     backward: bool = False,
+    keep_sizes: bool = True,
 ) -> dict[str, Any] | None:
     """Openings and site levels of every year, chosen forward in time; None if none.
 
     ``backward``: the years go from the last to the first instead, each opening at most
     what the year after it opens (no site larger): the last year gets its own best
     network, and each year before it the part of that network it needs.
+
+    ``keep_sizes=False`` (sites sized by the tonne): a year keeps the sites the year
+    before opened but not their sizes, which the plan's LP over the whole case chooses
+    (:func:`plan_values` fixes openings only). The years' costs in ``table`` then leave
+    out what sizes that never shrink cost; the LP's cost is the plan's.
 
     ``time_limit`` (seconds) is shared among the years as they come: the first year
     gets ``FIRST_YEAR_WEIGHT`` shares, each later one share of what is left, and a year
@@ -187,7 +196,8 @@ def year_by_year_plan(
         clock = time.perf_counter()
         nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
                                   threads=threads, below=None if backward else chosen,
-                                  above=chosen if backward else None)
+                                  above=chosen if backward else None,
+                                  keep_sizes=keep_sizes)
         result["build_s"] += solved["build_s"]
         if solved["status"] not in (OPTIMAL, TIME_LIMIT):
             return None
@@ -220,13 +230,15 @@ def improve_year_by_year(
     mip_gap: float = 1e-4,
     threads: int | None = None,
     progress: Callable[[dict[str, float]], None] | None = None,
+    keep_sizes: bool = True,
 ) -> dict[str, Any]:
     """A plan of :func:`year_by_year_plan` improved ``window`` years at a time.
 
     Each run of ``window`` consecutive years is solved again as one MIP, opening at
     least what the year before it opens and at most what the year after it opens, so
     that the plan stays a plan of the whole case; its new openings are kept if they cost
-    less. This undoes the first pass's myopia where it can: two years solved together
+    less (``keep_sizes`` as :func:`year_by_year_plan`'s). This undoes the first pass's
+    myopia where it can: two years solved together
     see that what the first opens, the second must keep. Sweeps go from the first years
     to the last until one improves nothing; ``time_limit`` (seconds) is shared among the
     windows of each sweep as they come, each getting at least ``WINDOW_MIN_SECONDS``.
@@ -263,7 +275,8 @@ def improve_year_by_year(
             span = years[first:first + window]
             nm, solved = _solve_years(case, span, time_limit=limit, mip_gap=mip_gap,
                                       threads=threads, below=neighbour(first - 1),
-                                      above=neighbour(first + window))
+                                      above=neighbour(first + window),
+                                      keep_sizes=keep_sizes)
             plan["build_s"] = plan.get("build_s", 0.0) + solved["build_s"]
             if solved["status"] in (OPTIMAL, TIME_LIMIT):
                 costs = {year: factors[year] * _year_cost(nm, year) for year in span}

@@ -27,6 +27,13 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
                               on it is far less than a module: a much tighter relaxation)
     site_one_level[k,t]       sum_l site_level[k,l,t] <= 1
     site_no_shrink[k,t]       capacity in t >= capacity in t-1
+    sites sized by the tonne (parameter site_capacity = continuous), instead of levels:
+    site_size_min/max[k,t]    cmin_k open[k,t] <= size[k,t] <= cmax_k open[k,t]
+    site_capacity[k,t]        sum_p inflow[k,p,t] <= size[k,t]
+    site_reach_open[k,t]      sum_p inflow[k,p,t] <= min(cmax_k, R_kt) open[k,t]
+    site_no_shrink[k,t]       size[k,t] >= size[k,t-1];  site_stays_open[k,t]
+                              (cost a_k open[k,t] + b_k size[k,t], the line through the
+                              site's smallest and largest level: NetworkData.site_sizing)
     collection_cover[t]       sum_j cap_j open[j,t] (+ capacity of sites sources ship to
                               direct) >= sum_i S[i,t]; only without outsourcing (implied
                               by the rows above, but it lets HiGHS derive cover cuts)
@@ -38,7 +45,8 @@ Formulation (all sums over the arcs that exist; t years, p products, c chemistri
     single sourcing:          y and outsourced_share binary
 
 Symbol to pyomo component: open[j,t] -> ``open_collection_point``, site_level ->
-``site_level``, open[r,t] -> ``open_recycler``, open[u,t] -> ``open_reuse_outlet``,
+``site_level``, open[k,t] and size[k,t] (sized by the tonne) -> ``site_open`` and
+``site_size``, open[r,t] -> ``open_recycler``, open[u,t] -> ``open_reuse_outlet``,
 y -> ``ship_<leg>``, x -> ``flow_<leg>``, outsourced_share -> ``outsourced_share``,
 out_j -> ``outsourced_at_collection``, delta_t -> ``data.discount``.
 

@@ -196,14 +196,23 @@ def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: floa
     rows = [(str(method), [f"{pct.at[method, m]:.1f}%" for m in alone.index])
             for method in methods]
     print_split(console, "Savings against going alone, %", "method", names, rows)
+    interval = "in_interval_core" in stability.columns
     table = Table(title="Stability: is each allocation in the core?")
-    for col in ("method", "in core", "most-blocking coalition", f"excess ({unit})"):
+    columns = ["method", "in core", "most-blocking coalition", f"excess ({unit})"]
+    if interval:  # each coalition's cost is known to within its proven bound
+        columns += [f"excess could be more by ({unit})", "in core within the bounds"]
+    for col in columns:
         table.add_column(col)
     for row in stability.itertuples():
         if not row.defined:
-            table.add_row(row.method, "undefined", "", "")
+            table.add_row(row.method, "undefined", *[""] * (len(columns) - 2))
             continue
         blocking = row.most_blocking if isinstance(row.most_blocking, str) else "-"
-        table.add_row(row.method, "yes" if row.in_core else "[red]no[/red]", blocking,
-                      money(row.excess))
+        cells = [row.method, "yes" if row.in_core else "[red]no[/red]", blocking,
+                 money(row.excess)]
+        if interval:
+            verdict = {True: "yes", False: "[red]no[/red]"}.get(row.in_interval_core,
+                                                                "unknown")
+            cells += [money(row.excess_uncertainty), verdict]
+        table.add_row(*cells)
     console.print(table)

@@ -36,7 +36,7 @@ from netopt.allocation import Game, savings_report
 from netopt.case import Case
 from netopt.errors import SolverError
 from netopt.model.build import build_model
-from netopt.model.solve import run_solver
+from netopt.model.solve import run_solver, solve, solves_years_apart
 from netopt.pool import local_pool
 from netopt.progress import ProgressCallback, no_progress, progress_bar
 
@@ -47,18 +47,52 @@ class SolverToleranceWarning(UserWarning):
     """Coalition values that break subadditivity by more than the solver tolerance."""
 
 
+def coalition_case(case: Case, coalition: Iterable[str]) -> Case:
+    """The case as ``coalition`` alone sees it: its members' sources and their supply,
+    and the facilities of its members and of outside parties (blank ``member_id``)."""
+    members = set(coalition)
+    unknown = members - set(case.member_ids)
+    if unknown:
+        raise ValueError(f"unknown member(s) in the coalition: {sorted(unknown)}")
+
+    def kept(table: pd.DataFrame) -> pd.DataFrame:
+        return table[table["member_id"].isin(members) | (table["member_id"] == "")]
+
+    sources = case.sources[case.sources["member_id"].isin(members)]
+    sites = kept(case.dismantling_sites)
+    levels = case.dismantling_levels
+    return case.replace(
+        sources=sources, supply=case.supply[case.supply["source_id"].isin(sources.index)],
+        collection_points=kept(case.collection_points), dismantling_sites=sites,
+        dismantling_levels=levels[levels["dismantling_site_id"].isin(sites.index)],
+        recyclers=kept(case.recyclers), reuse_outlets=kept(case.reuse_outlets))
+
+
 # --- one model per worker process --------------------------------------------------------
 
+#: How a coalition is valued: ``whole`` (the MIP over the whole horizon, on the worker's
+#: one model with non-members' facilities bounded closed), ``years`` (the coalition's own
+#: case through :func:`netopt.solve`: its years solved apart, then the search from their
+#: plan, as the grand coalition's plan is found) or ``auto`` (``years`` where
+#: :func:`netopt.solve` solves the whole case years apart, else ``whole``).
+COALITION_METHODS = ("auto", "whole", "years")
+
+
 class CoalitionSolver:
-    """A built model of a case that solves coalitions by changing bounds and supply only."""
+    """A built model of a case that solves coalitions by changing bounds and supply only
+    (or, by ``method``, each coalition's own case years apart)."""
 
     def __init__(self, case: Case, *, mip_gap: float = 1e-4, time_limit: float | None = None,
-                 threads: int | None = 1, log: bool = False):
+                 threads: int | None = 1, log: bool = False, method: str = "auto"):
+        if method not in COALITION_METHODS:
+            raise ValueError(f"method {method!r}: choose from {', '.join(COALITION_METHODS)}")
         self.case = case
         self.nm = build_model(case)
         self.model = self.nm.model
         self.options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads,
                         "log": log}
+        self.method = method if method != "auto" else (
+            "years" if solves_years_apart(case, self.nm) else "whole")
         self.opt = SolverFactory("highs")
         self.first = True
         m = self.model
@@ -88,8 +122,10 @@ class CoalitionSolver:
             self.supply_params.setdefault(owner_of_source[i], []).append(param)
 
     def solve(self, coalition: Iterable[str]) -> dict[str, Any]:
-        """Cost c(S) of one coalition (CNY, discounted), with status and gap."""
+        """Cost c(S) of one coalition (CNY, discounted), with status, bound and gap."""
         members = set(coalition)
+        if self.method == "years":
+            return self.solve_apart(members)
         changed = []
         for owner, variables in self.facility_vars.items():
             for v in variables:
@@ -114,6 +150,15 @@ class CoalitionSolver:
         return {"coalition": sorted(members), "cost_cny": result["objective"],
                 "status": result["status"], "bound_cny": result["bound"], "gap": result["gap"],
                 "seconds": time.perf_counter() - start}
+
+    def solve_apart(self, members: set[str]) -> dict[str, Any]:
+        """Cost c(S) of one coalition from its own case (:func:`coalition_case`) solved
+        as :func:`netopt.solve` solves a case, years apart where it applies."""
+        start = time.perf_counter()
+        plan = solve(coalition_case(self.case, members), explain=False, **self.options)
+        return {"coalition": sorted(members), "cost_cny": plan.objective,
+                "status": plan.status, "bound_cny": plan.bound, "gap": plan.gap,
+                "seconds": time.perf_counter() - start, "method": "years"}
 
     def opt_update(self, changed: list) -> None:
         """Send the changed bounds and the mutable supply to the persistent solver."""
@@ -220,7 +265,8 @@ def coalition_values(
     ``dask.distributed.Client``); by default a process pool of ``workers`` (the number of
     cores) runs the solves. ``cache`` is a folder: finished coalitions are stored there
     as they finish and are not solved again. ``solve_options`` are ``mip_gap``,
-    ``time_limit``, ``threads`` (per solve, default 1). ``progress`` is True (a bar on
+    ``time_limit`` (seconds per coalition), ``threads`` (per solve, default 1) and
+    ``method`` (:data:`COALITION_METHODS`, default "auto"). ``progress`` is True (a bar on
     the terminal), False, or a callback ``progress(done, total)`` called as coalitions
     finish (cached ones count as done). The Series' ``attrs["records"]`` holds a tidy
     frame of every solve (status, bound, gap, seconds).
@@ -231,7 +277,8 @@ def coalition_values(
     unknown = {m for c in wanted for m in c} - set(members)
     if unknown:
         raise ValueError(f"unknown member(s) in coalitions: {sorted(unknown)}")
-    options = {"mip_gap": 1e-4, "time_limit": None, "threads": 1, "log": False}
+    options = {"mip_gap": 1e-4, "time_limit": None, "threads": 1, "log": False,
+               "method": "auto"}
     options.update(solve_options)
     store = CoalitionCache(cache, case, options) if cache is not None else None
     records: dict[Coalition, dict] = {}
@@ -393,5 +440,9 @@ def allocate_savings(
     values = coalition_values(case, executor=executor, cache=cache, progress=progress,
                               workers=workers, **solve_options)
     game = Game.from_costs(values)
-    members, stability = savings_report(game, None if methods is None else list(methods))
+    records = values.attrs["records"]
+    lower = {frozenset(c): float(b) if b is not None else -math.inf
+             for c, b in zip(records["coalition"], records["bound_cny"], strict=True)}
+    members, stability = savings_report(game, None if methods is None else list(methods),
+                                        lower_costs=lower)
     return SavingsAllocation(values, game, members, stability)

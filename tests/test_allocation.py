@@ -35,6 +35,7 @@ from netopt.allocation import (
     nucleolus,
     prenucleolus,
     proportional,
+    savings_report,
     shapley,
     shapley_table,
     stability,
@@ -747,3 +748,29 @@ def test_nucleolus_of_larger_structured_game() -> None:
     # ties in runway length get equal shares (symmetry of the nucleolus)
     assert x[1] == pytest.approx(x[2]) and x[5] == pytest.approx(x[6])
     assert isinstance(allocate_all(g), pd.DataFrame)
+
+
+def test_interval_core_by_hand() -> None:
+    """Costs 100 alone, 145 for {1,2}, 150 for the other pairs, 210 together: savings
+    v(12) = 55, v(13) = v(23) = 50, v(N) = 90; equal split (30 each) is in the core, and
+    {1,2} is the tightest coalition (excess 55 - 60 = -5). If c(12) may be as low as its
+    bound 135, {1,2} could save 65 > 60: blocked by 5 within the bounds."""
+    costs = {(1,): 100.0, (2,): 100.0, (3,): 100.0, (1, 2): 145.0, (1, 3): 150.0,
+             (2, 3): 150.0, (1, 2, 3): 210.0}
+    game = Game.from_costs(costs)
+    lower = dict(costs)
+    lower[(1, 2)] = 135.0
+    _, stable = savings_report(game, ["equal_split"], lower_costs=lower)
+    row = stable.set_index("method").loc["equal_split"]
+    assert bool(row["in_core"]) and row["excess"] == pytest.approx(-5.0)
+    assert row["tightest"] == "1+2" and row["excess_uncertainty"] == pytest.approx(10.0)
+    assert not row["in_interval_core"]
+    assert row["interval_most_blocking"] == "1+2"
+    assert row["interval_excess"] == pytest.approx(5.0)
+    # bounds equal to the values: the interval verdict is the verdict at the values
+    _, exact = savings_report(game, ["equal_split"], lower_costs=costs)
+    assert bool(exact.set_index("method").at["equal_split", "in_interval_core"])
+    # a coalition with no finite bound: no verdict within the bounds
+    lower[(1, 3)] = -math.inf
+    _, unknown = savings_report(game, ["equal_split"], lower_costs=lower)
+    assert unknown.set_index("method").at["equal_split", "in_interval_core"] is None

@@ -202,3 +202,33 @@ def test_wide_tables_are_split_to_fit():
     assert "Cost (CNY) (1 of " in text and all(h in text for h in headers)
     assert all(value in text for _, values in rows for value in values)
     assert sum("processing" in line for line in lines) >= 2  # the key repeats per part
+
+
+def test_allocate_on_local_processes_and_a_dask_cluster_agree(tmp_path):
+    """netopt allocate on two local processes and on a Dask LocalCluster of two workers
+    (each with its own cache): the hand-solved values of tiny/basic (c(A) = 7,000,
+    c(B) = 20,000, c(A+B) = 8,000 CNY), each with its bound, and the core's verdict
+    within those bounds in the stability table."""
+    tables = {}
+    for executor in ("local:2", "dask-local:2"):
+        out = tmp_path / executor.replace(":", "-")
+        result = netopt("allocate", str(data_path("tiny/basic")), "--out", str(out),
+                        "--executor", executor, "--cache", str(tmp_path / f"cache-{executor}"))
+        assert result.returncode == 0, result.stderr
+        assert f"on {executor}" in result.stdout
+        tables[executor] = pd.read_csv(out / "coalition_values.csv").set_index("coalition")
+        stability = pd.read_csv(out / "allocation_stability.csv")
+        assert {"in_interval_core", "excess_uncertainty"} <= set(stability.columns)
+    local, dask = tables["local:2"], tables["dask-local:2"]
+    assert local["cost_cny"].to_dict() == pytest.approx({"A": 7000, "B": 20000, "A+B": 8000})
+    assert dask["cost_cny"].to_dict() == pytest.approx(local["cost_cny"].to_dict())
+    assert (local["bound_cny"] <= local["cost_cny"] + 1e-6).all()
+
+
+def test_allocate_rejects_a_bad_executor_or_method_in_one_line(tmp_path):
+    for option, value in (("--executor", "cluster:9"), ("--method", "lagrange")):
+        result = netopt("allocate", str(data_path("tiny/basic")), option, value,
+                        "--cache", str(tmp_path))
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert f"{option} {value}" in result.stderr

@@ -17,8 +17,10 @@ from netopt.game import (
     SolverToleranceWarning,
     all_coalitions,
     check_subadditive,
+    coalition_case,
     coalition_values,
 )
+from tests.test_forward import trap
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +118,59 @@ def test_savings_report_basic(basic, tmp_path):
         assert group["allocated_cost"].sum() == pytest.approx(8000), method
     assert stability.set_index("method").loc["nucleolus", "in_core"]
     assert nucleolus(game).sum() == pytest.approx(19000)
+
+
+def two_member_trap():
+    """tests.test_forward.trap() with its second site d2 owned by member B (no sources):
+    A alone has tiny/growth's optimum, 14,000 (d1 small, then large); B alone ships
+    nothing and pays nothing; together d2 is on offer, but the optimum stays 14,000.
+    The years alone bound A+B at 13,900 and its forward pass pays 14,800."""
+    case = trap()
+    sites = case.dismantling_sites.copy()
+    sites.loc["d1", "member_id"] = "A"
+    sites.loc["d2", "member_id"] = "B"
+    members = pd.concat([case.members, pd.DataFrame(
+        {"name": ["Dismantler B"], "kind": ["dismantler"]},
+        index=pd.Index(["B"], name=case.members.index.name))])
+    return case.replace(dismantling_sites=sites, members=members)
+
+
+def test_a_coalition_case_keeps_its_members_and_outside_parties():
+    case = two_member_trap()
+    alone = coalition_case(case, ["B"])
+    assert len(alone.sources) == 0 and alone.supply["tonnes"].sum() == 0
+    assert list(alone.dismantling_sites.index) == ["d2"]
+    assert set(alone.dismantling_levels["dismantling_site_id"]) == {"d2"}
+    # facilities of outside parties (blank member_id) stay in every coalition
+    outside = case.recyclers.index[case.recyclers["member_id"] == ""]
+    assert set(outside) <= set(alone.recyclers.index)
+    with pytest.raises(ValueError, match="unknown member"):
+        coalition_case(case, ["Z"])
+
+
+def test_coalitions_valued_years_apart_match_the_whole_model():
+    """Each coalition's own case solved years apart (then searched from that plan) gives
+    the values the whole-horizon MIP gives, and the hand-solved 14,000 / 0 / 14,000."""
+    case = two_member_trap()
+    years = coalition_values(case, progress=False, workers=1, method="years", mip_gap=1e-6)
+    whole = coalition_values(case, progress=False, workers=1, method="whole", mip_gap=1e-6)
+    expected = {frozenset("A"): 14000.0, frozenset("B"): 0.0, frozenset("AB"): 14000.0}
+    assert dict(years.items()) == pytest.approx(expected)
+    assert dict(whole.items()) == pytest.approx(expected)
+    records = years.attrs["records"]
+    assert set(records["method"]) == {"years"}
+    assert (records["bound_cny"] <= records["cost_cny"] + 1e-6).all()
+    with pytest.raises(ValueError, match="method"):
+        CoalitionSolver(case, method="lagrange")
+
+
+def test_the_savings_report_carries_each_coalitions_bound(basic):
+    """allocate_savings hands every c(S)'s proven bound to the report: at the optimal
+    values of tiny/basic (bounds within 1e-4) each method's verdict within the bounds is
+    its verdict at the values found."""
+    savings = netopt.allocate_savings(basic, progress=False, workers=1)
+    stability = savings.stability.set_index("method")
+    defined = stability[stability["defined"]]
+    assert (defined["in_interval_core"] == defined["in_core"]).all()
+    assert (defined["excess_uncertainty"] >= -1e-6).all()
+    assert (defined["excess_uncertainty"] <= 1e-4 * 20000).all()

@@ -6,7 +6,8 @@ transferable-utility (TU) game to allocations. One module per concept:
 * :mod:`~netopt.allocation.game`: the :class:`Game` (values by coalition bitmask);
 * :mod:`~netopt.allocation.shapley`: the Shapley value, exact or sampled;
 * :mod:`~netopt.allocation.nucleolus`: the nucleolus, prenucleolus and least core;
-* :mod:`~netopt.allocation.core`: core checks (:func:`in_core`, :func:`stability`);
+* :mod:`~netopt.allocation.core`: core checks (:func:`in_core`, :func:`stability`), and
+  the game at the coalitions' proven bounds (:func:`optimistic_savings_game`);
 * :mod:`~netopt.allocation.rules`: tau value, equal profit method, proportional and
   equal splits;
 * :mod:`~netopt.allocation.report`: every method side by side and the savings report.
@@ -29,7 +30,13 @@ Conventions
   is scaled by ``max |v(S)|`` so that solver tolerances are relative.
 """
 
-from netopt.allocation.core import Stability, core_is_empty, in_core, stability
+from netopt.allocation.core import (
+    Stability,
+    core_is_empty,
+    in_core,
+    optimistic_savings_game,
+    stability,
+)
 from netopt.allocation.game import MAX_DENSE_PLAYERS, Game
 from netopt.allocation.nucleolus import least_core, nucleolus, prenucleolus
 from netopt.allocation.report import METHODS, allocate_all, savings_report
@@ -48,6 +55,7 @@ __all__ = [
     "in_core",
     "least_core",
     "nucleolus",
+    "optimistic_savings_game",
     "prenucleolus",
     "proportional",
     "savings_report",

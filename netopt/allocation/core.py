@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,9 @@ class Stability:
         The proper coalition with the largest excess if it blocks, else ``None``.
     n_blocking
         Number of blocking proper coalitions.
+    tightest
+        The proper coalition with the largest excess, blocking or not (``None`` for a
+        one-player game).
     """
 
     in_core: bool
@@ -118,6 +122,7 @@ class Stability:
     max_excess: float
     most_blocking: tuple | None
     n_blocking: int
+    tightest: tuple | None = None
 
 
 def stability(
@@ -137,9 +142,10 @@ def stability(
         k = int(np.argmax(proper))
         max_exc = float(proper[k])
         n_block = int(np.count_nonzero(proper > atol))
-        most = game.coalition_of(k + 1) if max_exc > atol else None
+        tightest: tuple | None = game.coalition_of(k + 1)
+        most = tightest if max_exc > atol else None
     else:
-        max_exc, n_block, most = -math.inf, 0, None
+        max_exc, n_block, most, tightest = -math.inf, 0, None, None
     return Stability(
         in_core=bool(efficient and n_block == 0),
         efficient=bool(efficient),
@@ -147,6 +153,43 @@ def stability(
         max_excess=max_exc,
         most_blocking=most,
         n_blocking=n_block,
+        tightest=tightest,
     )
+
+
+def optimistic_savings_game(game: Game, lower_costs: Mapping[Any, float]) -> Game:
+    """The savings game as each coalition would see it if its cost were as low as its
+    proven bound: ``v(S) = sum_{i in S} c({i}) - L(S)``, with ``c({i})`` the stand-alone
+    costs found and ``L(S)`` from ``lower_costs`` (by coalition); the grand coalition keeps
+    its value, so that the same shares stay efficient.
+
+    An allocation of ``game`` in this game's core is in the core of every game whose costs
+    lie between their bounds and the values found (the core of the interval game): no
+    coalition could do better alone, whatever its true cost within its bound.
+    ``game`` is a savings game built with :meth:`Game.from_costs`.
+    """
+    standalone = game.standalone_costs
+    if standalone is None:
+        raise ValueError("optimistic_savings_game needs a game built with Game.from_costs")
+    lower = {frozenset(_as_members(k)): float(v) for k, v in lower_costs.items()}
+    grand = frozenset(game.players)
+    values: dict[frozenset, float] = {}
+    for mask in range(1, 1 << game.n):
+        coalition = frozenset(game.coalition_of(mask))
+        if coalition == grand:
+            values[coalition] = float(game.grand_value)
+            continue
+        if coalition not in lower:
+            raise ValueError(f"no lower bound for coalition {sorted(coalition)}")
+        bound = lower[coalition]
+        if not math.isfinite(bound):
+            raise ValueError(f"the bound of coalition {sorted(coalition)} is not finite")
+        values[coalition] = float(sum(standalone[p] for p in coalition)) - bound
+    return Game(values, kind="savings", players=game.players)
+
+
+def _as_members(key: Any) -> tuple:
+    """A coalition key as a tuple of players (a str is a one-player coalition)."""
+    return (key,) if isinstance(key, str) else tuple(key)
 
 

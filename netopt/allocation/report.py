@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netopt.allocation.core import stability
+from netopt.allocation.core import optimistic_savings_game, stability
 from netopt.allocation.game import Game
 from netopt.allocation.nucleolus import least_core, nucleolus, prenucleolus
 from netopt.allocation.rules import equal_profit_method, equal_split, proportional, tau_value
@@ -88,8 +88,13 @@ def allocate_all(
 
 
 
+def _label(coalition: Sequence[Any] | None) -> str | None:
+    return None if coalition is None else "+".join(map(str, coalition))
+
+
 def savings_report(
-    game: Game, methods: Sequence[str] | None = None
+    game: Game, methods: Sequence[str] | None = None,
+    lower_costs: Mapping[Any, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per member and method: stand-alone cost, allocated cost, savings; and stability.
 
@@ -97,17 +102,34 @@ def savings_report(
     Returns ``(members, stability)``: ``members`` is tidy, one row per member and method
     (columns member, method, standalone_cost, allocated_cost, savings, savings_pct);
     ``stability`` has one row per method (in_core, most_blocking, excess, efficient).
+
+    ``lower_costs`` (by coalition), proven lower bounds on the costs the game was built
+    from, add to ``stability``: ``tightest`` (the coalition with the largest excess) and
+    ``excess_uncertainty`` (how much larger its excess may be, its cost found less its
+    bound); ``in_interval_core`` (in the core for every cost within the bounds, see
+    :func:`netopt.allocation.core.optimistic_savings_game`; None when a bound is not
+    finite), ``interval_most_blocking`` and ``interval_excess`` (the same at the bounds).
     """
     if game.standalone_costs is None:
         raise ValueError("savings_report needs a game built with Game.from_costs")
     standalone = game.standalone_costs
     table = allocate_all(game, methods)
+    optimistic = None
+    if lower_costs is not None:
+        try:
+            optimistic = optimistic_savings_game(game, lower_costs)
+        except ValueError:
+            optimistic = None  # a bound is missing or infinite: no interval verdict
+    interval_columns = {"tightest": None, "excess_uncertainty": np.nan,
+                        "in_interval_core": None, "interval_most_blocking": None,
+                        "interval_excess": np.nan} if lower_costs is not None else {}
     rows, checks = [], []
     for method in table.columns:
         shares = table[method]
         if shares.isna().any():
             checks.append({"method": method, "defined": False, "in_core": None,
-                           "most_blocking": None, "excess": np.nan, "efficient": None})
+                           "most_blocking": None, "excess": np.nan, "efficient": None,
+                           **interval_columns})
             continue
         for member in game.players:
             saving = float(shares[member])
@@ -118,12 +140,24 @@ def savings_report(
                 "savings_pct": 100.0 * saving / alone if alone else np.nan,
             })
         verdict = stability(game, shares)
-        blocking = verdict.most_blocking
-        checks.append({
+        check = {
             "method": method, "defined": True, "in_core": verdict.in_core,
-            "most_blocking": None if blocking is None else "+".join(map(str, blocking)),
+            "most_blocking": _label(verdict.most_blocking),
             "excess": verdict.max_excess, "efficient": verdict.efficient,
-        })
+            **interval_columns,
+        }
+        if lower_costs is not None and verdict.tightest is not None:
+            check["tightest"] = _label(verdict.tightest)
+        if optimistic is not None:
+            at_bounds = stability(optimistic, shares)
+            tightest = verdict.tightest
+            if tightest is not None:
+                check["excess_uncertainty"] = (optimistic.value(tightest)
+                                               - game.value(tightest))
+            check.update(in_interval_core=at_bounds.in_core,
+                         interval_most_blocking=_label(at_bounds.most_blocking),
+                         interval_excess=at_bounds.max_excess)
+        checks.append(check)
     members = pd.DataFrame(rows, columns=["member", "method", "standalone_cost",
                                           "allocated_cost", "savings", "savings_pct"])
     checks_frame = pd.DataFrame(checks)

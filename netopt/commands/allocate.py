@@ -9,9 +9,10 @@ import pandas as pd
 import typer
 
 import netopt
+from netopt.batch import BatchError, open_executor
 from netopt.commands import CaseArg, case_path
-from netopt.console import console, print_allocation
-from netopt.game import allocate_savings, default_cache_folder
+from netopt.console import console, err_console, print_allocation
+from netopt.game import COALITION_METHODS, allocate_savings, default_cache_folder
 
 
 def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -34,13 +35,26 @@ def cache_help() -> str:
 
 
 def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cache: Path | None,
-                  mip_gap: float, time_limit: float | None) -> None:
+                  mip_gap: float, time_limit: float | None, executor: str = "local",
+                  method: str = "auto") -> None:
     """Coalition values, every allocation method, stability; print and write tables."""
     n = len(loaded.member_ids)
-    console.print(f"valuing {2 ** n - 1} coalitions of {n} members "
-                  f"(cache: {_cache_folder(cache)})")
-    savings = allocate_savings(loaded, workers=workers, cache=_cache_folder(cache),
-                               mip_gap=mip_gap, time_limit=time_limit)
+    try:
+        with open_executor(executor, workers=workers, tasks=2 ** n - 1) as (pool, label):
+            console.print(f"valuing {2 ** n - 1} coalitions of {n} members on {label} "
+                          f"(cache: {_cache_folder(cache)})")
+            savings = allocate_savings(loaded, executor=pool, cache=_cache_folder(cache),
+                                       mip_gap=mip_gap, time_limit=time_limit, method=method)
+    except BatchError as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    records = savings.values.attrs["records"]
+    unproven = records[records["gap"] > mip_gap]
+    if len(unproven):
+        console.print(f"{len(unproven)} of {len(records)} coalitions are not proven to "
+                      f"--mip-gap {mip_gap:g} (largest gap {records['gap'].max():.2%}); "
+                      "the stability table says which allocations stay in the core for "
+                      "every cost within the bounds proven", markup=False)
     members, stability = savings.members, savings.stability
     print_allocation(members, stability, savings.grand_savings_cny)
     if folder is not None:
@@ -57,14 +71,32 @@ def allocate(
                                                 "(default: cores).")] = None,
     cache: Annotated[Path | None, typer.Option(help=cache_help())] = None,
     mip_gap: Annotated[float, typer.Option(help="Relative MIP gap per coalition.")] = 1e-4,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per coalition.")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        help="Seconds per coalition (0: none); a coalition stopped by it keeps its plan "
+        "and its proven bound.")] = 120.0,
+    executor: Annotated[str, typer.Option(
+        help="Where the coalitions are solved: local[:N] (N processes, default one per "
+        "core), dask:ADDRESS (a running dask.distributed scheduler) or dask-local[:N] (a "
+        "Dask LocalCluster of N single-threaded worker processes).")] = "local",
+    method: Annotated[str, typer.Option(
+        help="How each coalition is solved: auto (as netopt run solves the case), whole "
+        "(the MIP over every year) or years (the years apart, then the search).")] = "auto",
 ) -> None:
-    """Value every coalition of members and split the savings (Shapley, nucleolus, ...)."""
+    """Value every coalition of members and split the savings (Shapley, nucleolus, ...).
+
+    Resumable: solved coalitions are kept in the cache as they finish, so the same
+    command run again (after Ctrl-C, or on another executor) solves only the rest.
+    """
     loaded = netopt.load_case(case_path(case))
     if out is not None and out.exists() and any(out.glob("allocation*.csv")):
         raise FileExistsError(f"{out} already holds an allocation; choose another --out")
+    if method not in COALITION_METHODS:
+        err_console.print(f"error: --method {method}: choose from "
+                          f"{', '.join(COALITION_METHODS)}", markup=False)
+        raise typer.Exit(2)
     allocate_case(loaded, out, workers=workers, cache=cache, mip_gap=mip_gap,
-                  time_limit=time_limit)
+                  time_limit=time_limit if time_limit else None, executor=executor,
+                  method=method)
 
 
 def register(app: typer.Typer) -> None:

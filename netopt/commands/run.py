@@ -129,9 +129,13 @@ def run(
     if allocate is None:
         allocate = 2 <= len(loaded.member_ids) <= 10 and plan.status == "optimal"
         if plan.status != "optimal" and len(loaded.member_ids) >= 2:
-            console.print("savings allocation skipped: the plan is not proven optimal, so "
-                          "coalition values would not be comparable (run netopt allocate, "
-                          "or netopt run --allocate, to compute them anyway)")
+            n = len(loaded.member_ids)
+            console.print(
+                f"savings allocation not run: the plan is not proven optimal, and each of "
+                f"the {2 ** n - 1} coalitions is a model of its own. To split the savings, "
+                f"run: netopt allocate {path} --out {folder / 'allocation'} (each coalition "
+                "with its proven bound and the core within those bounds; resumable; "
+                "--executor dask:ADDRESS spreads it over a Dask cluster)", markup=False)
     if allocate:
         allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
                       time_limit=time_limit)

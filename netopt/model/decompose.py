@@ -181,6 +181,7 @@ def solve_years_apart(
     workers = max(1, workers)
     backward_first = _first_pass_backward(policy)
     gap, rounds, interrupted = max(mip_gap, policy.first_gap), 0, False
+    gap_at_floor, round_start = False, math.inf
     try:
         with _pool(workers) as pool:
             while True:
@@ -195,6 +196,8 @@ def solve_years_apart(
                 # there); later rounds the years whose bound is furthest from their plan
                 if rounds == 1:
                     queue = years[:-1] if backward_first else years[1:]
+                elif gap_at_floor:  # the years hold mip_gap already: only the plan moves
+                    queue = []
                 else:
                     queue = sorted(years, key=lambda y: by_year[y]["bound_cny"]
                                    - by_year[y]["objective_cny"])
@@ -232,9 +235,14 @@ def solve_years_apart(
                             take_year(future.result(), gap)
                             note("years apart: bound")
                 out_of_time = deadline is not None and left() < policy.min_year_seconds
-                if proven() or out_of_time or gap <= mip_gap or not math.isfinite(bound()):
+                # once the years hold mip_gap, the rounds go on while a pass improves the
+                # plan (the second round's pass always runs: it starts from elsewhere)
+                stalled = gap_at_floor and rounds >= 2 and best["objective"] >= round_start
+                if proven() or out_of_time or stalled or not math.isfinite(bound()):
                     break
+                gap_at_floor = gap <= mip_gap
                 gap = max(mip_gap, gap / policy.gap_divisor)
+                round_start = best["objective"]
     except KeyboardInterrupt:
         interrupted = True
     table = [by_year[y] for y in years if y in by_year]

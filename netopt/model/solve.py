@@ -322,6 +322,16 @@ def _year_by_year_applies(case: Case, rows: int) -> bool:
             and not math.isfinite(case.parameters["opening_budget_cny"]))
 
 
+def solves_years_apart(case: Case, nm: NetworkModel) -> bool:
+    """Whether :func:`solve` (with HiGHS) starts ``case``, built as ``nm``, from its years
+    solved apart (:mod:`netopt.model.decompose`): a model whose search needs a starting
+    plan, over several years with no opening budget over all of them."""
+    from netopt.model.heuristic import model_rows
+
+    rows = model_rows(nm)
+    return _starting_plan_pays(nm, rows) and _year_by_year_applies(case, rows)
+
+
 def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
                         time_limit: float | None, mip_gap: float, threads: int | None,
                         progress: Callable[[dict[str, float]], None] | None,

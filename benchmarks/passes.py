@@ -21,7 +21,7 @@ import netopt
 from netopt.datasets import data_path
 from netopt.model.build import build_model
 from netopt.model.forward import plan_values, year_by_year_plan
-from netopt.model.heuristic import solve_fixed
+from netopt.model.highs import solve_fixed
 from netopt.model.network import prepare
 
 

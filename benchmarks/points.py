@@ -46,7 +46,7 @@ def one_year(case, year: int, time_limit: float, whole_year: bool, threads: int)
     nm = build_model(prepare(year_case(case, year)))
     m = nm.model
     persistent = SolverFactory("highs")
-    binaries = heuristic._binaries(m)
+    binaries = heuristic.binaries(m)
     for v in binaries:
         v.domain = pyo.UnitInterval
     persistent.set_instance(m)

@@ -23,7 +23,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 
 from netopt.io.orlib import read_capacitated
 from netopt.model.build import build_model
-from netopt.model.heuristic import _binaries
+from netopt.model.highs import binaries
 from netopt.model.network import prepare
 from netopt.model.relaxation import relax_with_lazy_links
 from netopt.model.solve import run_solver
@@ -35,7 +35,7 @@ CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 80
 def relaxed(path: Path, capacity: float):
     """The instance's model with its binaries relaxed, loaded into a persistent HiGHS."""
     nm = build_model(prepare(read_capacitated(path, capacity)))
-    for v in _binaries(nm.model):
+    for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     persistent = SolverFactory("highs")
     persistent.set_instance(nm.model)

@@ -35,7 +35,7 @@ import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case, year_relaxation_bound
 from netopt.model.build import build_model
-from netopt.model.heuristic import _binaries
+from netopt.model.highs import binaries
 from netopt.model.network import prepare
 from netopt.model.solve import run_solver
 
@@ -44,7 +44,7 @@ def relaxation_bound(case, threads: int) -> tuple[float, float]:
     """The whole model's relaxation (CNY) and its seconds."""
     start = time.perf_counter()
     nm = build_model(prepare(case))
-    for v in _binaries(nm.model):
+    for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     result = run_solver(nm, threads=threads)
     return result["objective"], time.perf_counter() - start
@@ -89,10 +89,10 @@ def main() -> None:
                   f"{solved['objective']:,.0f} | {solved['bound']:,.0f} | "
                   f"{time.perf_counter() - start:.1f} |")
             if args.where:
-                best = {v.name: round(v.value) for v in _binaries(nm.model)}
+                best = {v.name: round(v.value) for v in binaries(nm.model)}
                 for group in ("site_level", "open_collection_point"):
                     fixed = build_model(prepare(alone))
-                    for v in _binaries(fixed.model):
+                    for v in binaries(fixed.model):
                         if v.parent_component().name == group:
                             v.fix(best[v.name])
                         else:

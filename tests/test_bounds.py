@@ -139,12 +139,12 @@ def test_years_side_by_side_give_the_same_bound():
 
 
 def test_a_failing_year_bound_leaves_the_plan_as_the_search_found_it(monkeypatch):
-    import netopt.model.bounds as bounds
+    import netopt.model.solve as solve_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("a worker was lost")
 
-    monkeypatch.setattr(bounds, "year_relaxation_bound", broken)
+    monkeypatch.setattr(solve_module, "year_relaxation_bound", broken)
     plan = netopt.solve(shrinking(), year_bound=10.0, **EXACT)
     assert plan.status == "optimal" and plan.objective == pytest.approx(16000.0)
     assert plan.bound == pytest.approx(16000.0)

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import netopt
+import netopt.model.highs as highs_module
 import netopt.model.solve as solve_module
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
 from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
-from netopt.model.heuristic import solve_fixed
+from netopt.model.highs import solve_fixed
 from netopt.model.network import prepare
 from netopt.model.solve import _year_by_year_applies
 from tests.strategies import case_tables
@@ -121,6 +122,7 @@ def test_the_time_limit_counts_from_the_call(monkeypatch):
 
     monkeypatch.setattr(solve_module, "build_model", slow_build)
     monkeypatch.setattr(solve_module, "run_solver", timed_run)
+    monkeypatch.setattr(highs_module, "run_solver", timed_run)  # (solve_fixed's LP)
     limit, case = 60.0, trap()
     called = time.perf_counter()
     solved = netopt.solve(case, time_limit=limit, **EXACT)

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 import netopt
 from netopt.datasets import data_path
 from netopt.model.build import build_model
-from netopt.model.heuristic import load_values, lp_rounding, round_levels
+from netopt.model.heuristic import lp_rounding, round_levels
+from netopt.model.highs import load_values
 from netopt.model.network import prepare
 from tests.invariants import check_plan
 from tests.strategies import case_tables
@@ -239,12 +240,13 @@ def test_relaxation_by_year_bounds_the_whole_relaxation(tables):
     """Each year's relaxation on its own drops the rows that link the years, so the
     discounted sum of their optima is no more than the whole model's relaxation."""
     from netopt.case import case_from_frames
-    from netopt.model.heuristic import _binaries, relaxation_by_year
+    from netopt.model.heuristic import relaxation_by_year
+    from netopt.model.highs import binaries
     from netopt.model.solve import run_solver
 
     nm = build_model(prepare(case_from_frames(tables)))
     by_year = relaxation_by_year(nm)
-    for v in _binaries(nm.model):
+    for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     whole = run_solver(nm)
     if whole["status"] == "infeasible":

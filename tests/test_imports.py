@@ -13,15 +13,7 @@ import netopt
 
 PACKAGE = Path(netopt.__file__).parent
 
-# Cycles that lie entirely within netopt/model: a known exception until model/ is
-# restructured (issue 22). Each is given as the set of its modules; remove it then.
-KNOWN_MODEL_CYCLES: list[frozenset[str]] = [
-    frozenset({"netopt.model.bounds", "netopt.model.decompose", "netopt.model.explain",
-               "netopt.model.forward", "netopt.model.heuristic", "netopt.model.relaxation",
-               "netopt.model.solve"}),
-]
-
-# Function-level imports of netopt modules outside netopt/model that defer a heavy
+# Function-level imports of netopt modules that defer a heavy
 # dependency (each says why in a comment beside it): (importing module, imported module).
 DEFERRED = {
     ("netopt.commands.export", "netopt.io.gis"),
@@ -113,16 +105,9 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_no_import_cycle():
-    cycles = [c for c in _cycles(_graph()) if c not in KNOWN_MODEL_CYCLES]
+    cycles = _cycles(_graph())
     assert not cycles, "import cycles: " + "; ".join(
         " <-> ".join(sorted(c)) for c in cycles)
-
-
-def test_known_model_cycles_are_within_model_and_still_there():
-    cycles = _cycles(_graph())
-    for known in KNOWN_MODEL_CYCLES:
-        assert all(m.startswith("netopt.model.") for m in known)
-        assert known in cycles, f"{sorted(known)} is gone: remove it from KNOWN_MODEL_CYCLES"
 
 
 def test_netopt_modules_are_imported_at_module_level():
@@ -130,7 +115,6 @@ def test_netopt_modules_are_imported_at_module_level():
     known = set(modules)
     late = sorted(
         (name, target) for name, path in modules.items()
-        if not name.startswith("netopt.model")
         for target, at_top in _imports(name, path, known)
         if not at_top and (name, target) not in DEFERRED)
     assert not late, f"function-level imports of netopt modules: {late}"

@@ -80,7 +80,7 @@ import pyomo.environ as pyo
 from pathlib import Path
 from netopt.io.orlib import read_capacitated
 from netopt.model.build import build_model
-from netopt.model.heuristic import _binaries
+from netopt.model.highs import binaries
 from netopt.model.network import prepare
 from netopt.model.solve import run_solver
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -96,7 +96,7 @@ for _ in range(n):
 path = Path(sys.argv[1])
 path.write_text("\\n".join(lines) + "\\n")
 nm = build_model(prepare(read_capacitated(path)))
-for v in _binaries(nm.model):
+for v in binaries(nm.model):
     v.domain = pyo.UnitInterval
 threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 result = run_solver(nm, threads=1, options={"solver": "simplex"},

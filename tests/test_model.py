@@ -232,7 +232,8 @@ def test_plan_save_and_load_round_trip(tmp_path):
 def test_lp_rounding_gives_a_feasible_upper_bound():
     """The rounded plan is feasible (every invariant) and no cheaper than the optimum."""
     from netopt.model.build import build_model
-    from netopt.model.heuristic import load_values, lp_rounding
+    from netopt.model.heuristic import lp_rounding
+    from netopt.model.highs import load_values
     from netopt.model.network import prepare
 
     case = netopt.load_case(data_path("tiny/growth"))
@@ -420,7 +421,7 @@ def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share
         seen.update(kwargs)
         return real(nm, **kwargs)
 
-    monkeypatch.setattr(heuristic_module, "lp_rounding", spy)
+    monkeypatch.setattr(solve_module, "lp_rounding", spy)
     plan = netopt.solve(netopt.load_case(data_path("tiny/growth")), time_limit=100.0)
     assert plan.objective == pytest.approx(14000.0)
     assert seen["time_limit"] / seen["first_plan_time_limit"] == pytest.approx(
@@ -438,7 +439,11 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
     # the LP rounding's path (a multi-year model would take its years apart first)
     monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
-    real_solve, real_run = solve_module._solve_interruptibly, solve_module.run_solver
+    # the rounded plan is proven by its relaxation here: make the search run all the same
+    monkeypatch.setattr(solve_module, "_proven_by_relaxation", lambda *args: False)
+    import netopt.model.highs as highs_module
+
+    real_solve, real_run = highs_module._solve_interruptibly, solve_module.run_solver
 
     def slow(*args, **kwargs):
         time.sleep(0.5)
@@ -450,7 +455,7 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
         calls.append((time.perf_counter() - clock, kwargs.get("time_limit"), nm))
         return real_run(nm, **kwargs)
 
-    monkeypatch.setattr(solve_module, "_solve_interruptibly", slow)
+    monkeypatch.setattr(highs_module, "_solve_interruptibly", slow)
     monkeypatch.setattr(solve_module, "run_solver", spy)
     case = netopt.load_case(data_path("tiny/growth"))
     clock = time.perf_counter()

@@ -12,7 +12,7 @@ import netopt.model.relaxation as relaxation_module
 from netopt.datasets import data_path
 from netopt.io import orlib
 from netopt.model.build import build_model
-from netopt.model.heuristic import _binaries
+from netopt.model.highs import binaries
 from netopt.model.network import prepare
 from netopt.model.relaxation import LINK_GROUPS, relax_with_lazy_links
 from netopt.model.solve import run_solver
@@ -23,7 +23,7 @@ from tests.strategies import case_tables
 def relaxed_nm(case):
     """The case's model with its binaries relaxed."""
     nm = build_model(prepare(case))
-    for v in _binaries(nm.model):
+    for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     return nm
 
@@ -117,4 +117,4 @@ def test_lazy_links_out_of_time():
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, time_limit=0.0)
     assert lazy["status"] == "time_limit" and lazy["rounds"] == 0
-    assert all(v.value is None for v in _binaries(nm.model))
+    assert all(v.value is None for v in binaries(nm.model))

@@ -28,8 +28,10 @@ import pandas as pd
 
 from netopt.case import Case
 from netopt.model.build import build_model
+from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import INFEASIBLE
+from netopt.pool import local_pool
 
 YEAR_BOUND_COLUMNS = ["year", "discount_factor", "status", "objective_cny", "bound_cny",
                       "seconds"]
@@ -50,8 +52,6 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
                 mip_gap: float, threads: int | None) -> dict[str, Any]:
     """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
     or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``."""
-    from netopt.model.solve import run_solver
-
     clock = time.perf_counter()
     nm = build_model(prepare(year_case(case, year)))
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
@@ -119,8 +119,6 @@ def year_relaxation_bound(
                     break
         else:
             from concurrent.futures import FIRST_COMPLETED, wait
-
-            from netopt.pool import local_pool
 
             with local_pool(workers) as pool:
                 queue, running = list(years), set()

@@ -35,7 +35,7 @@ from netopt.case import Case
 from netopt.model.bounds import solve_year_alone
 from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
-from netopt.model.heuristic import solve_fixed
+from netopt.model.highs import solve_fixed
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import relative_gap
 from netopt.pool import local_pool

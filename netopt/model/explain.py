@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from netopt.model.build import build_model
+from netopt.model.highs import run_solver
 from netopt.model.network import NetworkData
 
 #: Slack below this is solver noise.
@@ -45,8 +46,6 @@ def explain_infeasibility(data: NetworkData, *, solver: str = "highs") -> pd.Dat
 
     Columns: constraint (group name as in the model), where, year, shortfall, unit, message.
     """
-    from netopt.model.solve import run_solver
-
     nm = build_model(data, elastic=True)
     result = run_solver(nm, solver=solver, mip_gap=1e-6)
     rows = []

@@ -34,6 +34,7 @@ from netopt.case import Case
 from netopt.model.bounds import years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.heuristic import level_capacities
+from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import OPTIMAL, TIME_LIMIT
 
@@ -115,7 +116,6 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
     """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
     what ``below`` opens (the year before them) and at most what ``above`` opens (the
     year after them), if given."""
-    from netopt.model.solve import run_solver
 
     clock = time.perf_counter()
     if below is not None:

@@ -43,8 +43,13 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from netopt.model.build import NetworkModel
+from netopt.model.bounds import year_case
+from netopt.model.build import NetworkModel, build_model
+from netopt.model.highs import binaries, holds_model, model_rows, run_solver, solve_fixed
+from netopt.model.network import discount_factors, prepare
+from netopt.model.relaxation import relax_with_lazy_links
 from netopt.plan import relative_gap
+from netopt.pool import local_pool
 
 OPEN_TOLERANCE = 1e-6
 
@@ -78,16 +83,6 @@ POINTS_MIP_SECONDS = 60.0
 #: The "cover" rule opens the collection points the relaxation opens at least this much
 #: (see :func:`_covering_points`).
 COVER_THRESHOLD = 0.7
-
-
-def _binaries(model: pyo.ConcreteModel) -> list:
-    return [v for var in model.component_objects(pyo.Var) for v in var.values()
-            if v.is_binary() and not v.fixed]
-
-
-def model_rows(nm: NetworkModel) -> int:
-    """Number of constraint rows of the model."""
-    return sum(len(c) for c in nm.model.component_objects(pyo.Constraint, active=True))
 
 
 def _relaxed_capacity(nm: NetworkModel) -> dict[tuple[str, int], float]:
@@ -177,10 +172,8 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
     there was no time or no plan. ``allowed`` (point ids), if given, keeps every other
     point closed.
     """
-    from netopt.model.solve import run_solver
-
     m = year_nm.model
-    binaries = _binaries(m)
+    free = binaries(m)
     levels = round_levels(year_nm, relaxed["capacity"], THRESHOLD_START)
     others = _without_points(relaxed["openings"])
 
@@ -202,11 +195,11 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
     if allowed is not None:
         fixed.update({id(v): 0.0 for (j, _t), v in m.open_collection_point.items()
                       if j not in allowed and not v.fixed})
-    held = [v for v in binaries if id(v) in fixed]
+    held = [v for v in free if id(v) in fixed]
     for v in held:
         v.fix(fixed[id(v)])
     try:
-        persistent.update_variables(binaries)
+        persistent.update_variables(free)
         result = run_solver(year_nm, time_limit=time_limit, mip_gap=1e-3, threads=threads,
                             persistent=persistent, start=best[1])
     finally:
@@ -222,9 +215,6 @@ def _year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: flo
 
 def _year_model(case: Any, year: int) -> NetworkModel:
     """The model of ``case``'s year ``year`` on its own."""
-    from netopt.model.bounds import year_case
-    from netopt.model.build import build_model
-    from netopt.model.network import prepare
 
     return build_model(prepare(year_case(case, year)))
 
@@ -258,11 +248,9 @@ def _relax_year(case: Any, year: int, deadline: float | None, threads: int | Non
     within the deadline too."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    from netopt.model.solve import run_solver
-
     year_nm = _year_model(case, year)
-    binaries = _binaries(year_nm.model)
-    for v in binaries:
+    free = binaries(year_nm.model)
+    for v in free:
         v.domain = pyo.UnitInterval
     persistent = SolverFactory("highs")
     limit = None if deadline is None else max(1.0, deadline - time.time())
@@ -273,7 +261,7 @@ def _relax_year(case: Any, year: int, deadline: float | None, threads: int | Non
         year_nm.interrupted = True
         result = {"status": "interrupted", "objective": float("nan")}
     finally:
-        for v in binaries:
+        for v in free:
             v.domain = pyo.Binary
     solved = result["status"] == "optimal" and not year_nm.interrupted
     row = {"year": year, "status": result["status"], "interrupted": year_nm.interrupted,
@@ -330,7 +318,6 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
     ``workers`` > 1 solves that many years at once in worker processes, HiGHS on one
     thread in each (building a year's model is Python, and HiGHS's simplex mostly serial).
     """
-    from netopt.model.network import discount_factors
 
     case = nm.case
     years = list(case.years)
@@ -385,8 +372,6 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | None = None,
             chosen = in_turn(point_mips(rows, threads))
         else:
             from concurrent.futures.process import BrokenProcessPool
-
-            from netopt.pool import local_pool
 
             try:
                 with local_pool(workers) as pool:
@@ -495,8 +480,6 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     and ``improvements`` (seconds since the start and objective of each better plan).
     Leaves the model as it found it (domains and fixings restored).
     """
-    from netopt.model.relaxation import relax_with_lazy_links
-    from netopt.model.solve import holds_model, run_solver
 
     if nm.data.parameters["single_sourcing"]:
         return None  # binary shipments: rounding a split source is not a plan
@@ -513,11 +496,11 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             return None
         return max(floor, limit - (time.perf_counter() - start))
 
-    binaries = _binaries(m)
+    free = binaries(m)
 
     def solve(**options) -> dict:
         if holds_model(persistent, nm.model):
-            persistent.update_variables(binaries)  # domains and fixings changed
+            persistent.update_variables(free)  # domains and fixings changed
         return run_solver(nm, threads=threads, persistent=persistent, **options)
 
     def load_persistent() -> bool:
@@ -550,7 +533,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
     else:
         # large: by interior point (then crossover), the linking rows added as they bind
         lazy = rows > RELAXATION_IPM_ROWS and persistent is not None
-        for v in binaries:
+        for v in free:
             v.domain = pyo.UnitInterval
         try:
             if not load_persistent():
@@ -562,7 +545,7 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
                 method = {"solver": "ipm"} if rows > RELAXATION_IPM_ROWS else {}
                 relaxed = solve(time_limit=left(first_limit), options=method)
         finally:
-            for v in binaries:
+            for v in free:
                 v.domain = pyo.Binary
         if relaxed["status"] != "optimal" or nm.interrupted:
             return None  # a relaxation cut short is no guide (and the budget is spent)
@@ -671,45 +654,3 @@ def lp_rounding(nm: NetworkModel, *, time_limit: float | None = None,
             "plans": len(solved),
             "improvements": improvements, "bound": relaxed["bound"],
             "seconds": time.perf_counter() - start}
-
-
-def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: Any = None,
-                threads: int | None = None, time_limit: float | None = None,
-                finish_on_interrupt: bool = False,
-                ) -> tuple[float, dict[int, float] | None]:
-    """Objective (CNY; inf if none) and values of the model with the binaries in
-    ``chosen`` (0/1 by ``id`` of variable) fixed: the flows of a plan of openings.
-
-    ``persistent`` (a pyomo HiGHS solver) is loaded with the model first if it is not
-    yet, and told of the fixings; the model is left as it was found.
-    ``finish_on_interrupt``: a first Ctrl-C lets the LP finish (:func:`run_solver`).
-    """
-    from netopt.model.solve import holds_model, run_solver
-
-    m = nm.model
-    binaries = _binaries(m)
-    if persistent is not None and not holds_model(persistent, m):
-        persistent.set_instance(m)  # (loaded free: HiGHS keeps what is integer)
-    fixed = [v for v in binaries if id(v) in chosen]
-    for v in fixed:
-        v.fix(chosen[id(v)])
-    try:
-        if holds_model(persistent, m):
-            persistent.update_variables(binaries)
-        result = run_solver(nm, threads=threads, persistent=persistent,
-                            time_limit=time_limit, finish_on_interrupt=finish_on_interrupt)
-        if result["status"] not in ("optimal", "time_limit"):
-            return float("inf"), None
-        return result["objective"], {id(v): v.value for var in m.component_objects(pyo.Var)
-                                     for v in var.values()}
-    finally:
-        for v in fixed:
-            v.unfix()
-
-
-def load_values(nm: NetworkModel, values: dict[int, float]) -> None:
-    """Put a stored plan's values back into the model's variables."""
-    for var in nm.model.component_objects(pyo.Var):
-        for v in var.values():
-            if id(v) in values and not v.fixed:
-                v.set_value(values[id(v)], skip_validation=True)

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from netopt.model.build import NetworkModel
+from netopt.model.highs import load_values, run_interruptibly, use_threads
+from netopt.plan import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT
 
 #: The linking constraint groups handled lazily; each indexed (origin, facility, year).
 LINK_GROUPS = ("collection_link", "site_link", "site_link_collection")
@@ -149,10 +151,6 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     """
     import highspy
 
-    from netopt.model.heuristic import load_values
-    from netopt.model.solve import _use_threads, run_interruptibly
-    from netopt.plan import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT
-
     clock = time.perf_counter()
     lp = persistent._solver_model.getLp()
     lp.integrality_ = []  # a relaxation, whatever the loaded model's domains
@@ -162,7 +160,7 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     highs.setOptionValue("output_flag", False)
     if threads is not None:
         highs.setOptionValue("threads", int(threads))
-    _use_threads(None if threads is None else int(threads))
+    use_threads(None if threads is None else int(threads))
     highs.passModel(lp)
     if len(links.all):
         highs.deleteRows(len(links.all), links.all.astype(np.int32))

@@ -8,10 +8,8 @@ every output; an infeasible case gets an explanation from the elastic model.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +17,22 @@ from typing import Any
 import pyomo.environ as pyo
 
 from netopt.case import Case
-from netopt.errors import SolverError
+from netopt.model.bounds import year_relaxation_bound
 from netopt.model.build import NetworkModel, build_model
+from netopt.model.checks import presolve_checks
+from netopt.model.decompose import solve_years_apart
+from netopt.model.explain import explain_infeasibility
 from netopt.model.extract import extract_plan
+from netopt.model.forward import plan_values
+from netopt.model.heuristic import lp_rounding, relaxes_by_year
+from netopt.model.highs import (
+    binaries,
+    holds_model,
+    load_values,
+    model_rows,
+    run_solver,
+    solve_fixed,
+)
 from netopt.model.network import prepare
 from netopt.plan import (
     INFEASIBLE,
@@ -32,20 +43,6 @@ from netopt.plan import (
     Plan,
     relative_gap,
 )
-
-_UNSET = -1
-_SCHEDULER_THREADS: int | None = _UNSET  # threads option of this process's last solve
-
-
-def _use_threads(threads: int | None) -> None:
-    """HiGHS keeps one thread scheduler per process: rebuild it when the count changes."""
-    global _SCHEDULER_THREADS
-    if _SCHEDULER_THREADS != _UNSET and _SCHEDULER_THREADS != threads and threads is not None:
-        import highspy
-
-        highspy.Highs.resetGlobalScheduler(True)
-    _SCHEDULER_THREADS = threads
-
 
 #: Models with fewer free binaries than this are left to the MIP search alone ...
 HEURISTIC_MIN_BINARIES = 500
@@ -65,177 +62,6 @@ HEURISTIC_TIME_SHARE_LARGE = 0.85
 #: ... and the share by which its relaxation and first rounded plan must be done, even
 #: past the first share: at 3,000 dealers the relaxation alone takes about half of 300 s.
 FIRST_PLAN_TIME_SHARE = 0.85
-
-
-def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
-                         progress: Callable[[dict[str, float]], None] | None = None,
-                         start: dict[int, float] | None = None,
-                         finish_first: bool = False) -> tuple[Any, bool]:
-    """``opt.solve(model, **kwargs)``, stopped cleanly by Ctrl-C (:func:`run_interruptibly`).
-
-    ``progress`` is called (from the solver's thread) with the search's state: see
-    :func:`solve`. Returns the results and whether the user interrupted.
-    """
-    # a starting plan goes to a model already loaded (a persistent solver's)
-    feeder = _feed_highs(opt, model, start) if start else []
-    return run_interruptibly(lambda: opt.solve(model, **kwargs), opt, progress, feeder,
-                             finish_first=finish_first)
-
-
-def run_interruptibly(call: Callable[[], Any], opt: Any,
-                      progress: Callable[[dict[str, float]], None] | None = None,
-                      subscribed: list | None = None, *,
-                      finish_first: bool = False) -> tuple[Any, bool]:
-    """``call()`` (a HiGHS solve) in a thread, so that Ctrl-C stops HiGHS cleanly.
-
-    HiGHS runs in C++ and Python sees Ctrl-C only once it returns, so the solve runs in a
-    worker thread while this (main) thread waits. On the first Ctrl-C HiGHS is asked to
-    stop at its next check (between LP solves of the search); it returns its best plan so
-    far, which is marked interrupted. A second Ctrl-C stops waiting. ``opt`` holds the
-    ``highspy.Highs`` as ``_solver_model`` (pyomo's interface does, once it has built it);
-    ``subscribed``: (callback, function) pairs to take back afterwards.
-
-    ``finish_first``: a short solve whose result would be lost if stopped (an LP: stopped,
-    it has no solution) is let finish on the first Ctrl-C, and still marked interrupted;
-    the second stops it, the third stops waiting.
-    Returns what ``call`` returned and whether the user interrupted.
-    """
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["results"] = call()
-        except BaseException as exc:  # re-raised in the calling thread
-            outcome["error"] = exc
-        finally:
-            # as highspy's own threaded solve does: the scheduler is per thread
-            import highspy
-
-            highspy.Highs.resetThreadScheduler(False)
-            done.set()
-
-    # an Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead
-    done = threading.Event()
-    thread = threading.Thread(target=target, name="netopt-highs", daemon=True)
-    thread.start()
-    interrupted, stopping = False, False
-    stopper: list = []  # the callbacks subscribed, to take back afterwards
-    watcher: list = []
-    try:
-        while True:
-            try:
-                if done.wait(0.1):
-                    break
-                if stopping and not stopper:
-                    stopper = _stop_highs(opt)
-                if progress is not None and not watcher:
-                    watcher = _watch_highs(opt, progress)
-            except KeyboardInterrupt:
-                if stopping:
-                    raise
-                stopping = interrupted or not finish_first
-                interrupted = True
-                if stopping:
-                    stopper = _stop_highs(opt)
-    finally:
-        for callback, function in stopper + watcher + (subscribed or []):
-            callback.unsubscribe(function)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["results"], interrupted
-
-
-def _stop_highs(opt: Any) -> list:
-    """Make the running HiGHS stop at its next interrupt check; [] if it is not built yet.
-
-    Returns the (callback, function) pairs subscribed. pyomo's HiGHS interface keeps its
-    ``highspy.Highs`` as a private attribute; the interrupt callbacks are highspy's.
-    """
-    highs = getattr(opt, "_solver_model", None)
-    if highs is None:
-        return []
-
-    def stop(event: Any) -> None:
-        event.interrupt()
-
-    subscribed = []
-    for name in ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt"):
-        callback = getattr(highs, name, None)
-        if callback is not None:
-            callback.subscribe(stop)
-            subscribed.append((callback, stop))
-    return subscribed
-
-
-def holds_model(opt: Any, model: Any) -> bool:
-    """Whether the persistent pyomo solver ``opt`` has ``model`` loaded already."""
-    return opt is not None and getattr(opt, "_model", None) is model
-
-
-def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
-    """Offer HiGHS a starting plan (values by ``id`` of pyomo variable) when it asks.
-
-    Only for a persistent solver that holds ``model`` already: its map from pyomo
-    variables to HiGHS columns (a private attribute of pyomo's interface) places the
-    values. HiGHS checks the plan and keeps it as its incumbent if it is feasible.
-    """
-    highs = getattr(opt, "_solver_model", None)
-    columns = getattr(opt, "_pyomo_var_to_solver_var_map", None)
-    if (highs is None or not columns or not holds_model(opt, model)
-            or not hasattr(highs, "cbMipUserSolution")):
-        return []
-    import numpy as np
-
-    values = np.zeros(highs.getNumCol())
-    for var_id, column in columns.items():
-        values[column] = start.get(var_id, 0.0) or 0.0
-    given: list[bool] = []
-
-    def offer(event: Any) -> None:
-        if not given:
-            given.append(True)
-            event.data_in.user_has_solution = True
-            event.data_in.setSolution(values)
-
-    highs.cbMipUserSolution.subscribe(offer)
-    return [(highs.cbMipUserSolution, offer)]
-
-
-def _watch_highs(opt: Any, progress: Callable[[dict[str, float]], None]) -> list:
-    """Report the MIP search's state to ``progress``: at each better plan, else each second."""
-    highs = getattr(opt, "_solver_model", None)
-    if highs is None or not hasattr(highs, "cbMipImprovingSolution"):
-        return []
-    last = [-math.inf]
-
-    def report(event: Any, improving: bool) -> None:
-        out = event.data_out
-        if not improving and out.running_time - last[0] < 1.0:
-            return
-        last[0] = out.running_time
-        progress({"time_s": out.running_time, "objective": out.mip_primal_bound,
-                  "bound": out.mip_dual_bound, "gap": out.mip_gap,
-                  "nodes": float(out.mip_node_count), "improved": float(improving)})
-
-    def on_solution(event: Any) -> None:
-        report(event, True)
-
-    def on_check(event: Any) -> None:
-        report(event, False)
-
-    highs.cbMipImprovingSolution.subscribe(on_solution)
-    highs.cbMipInterrupt.subscribe(on_check)
-    return [(highs.cbMipImprovingSolution, on_solution), (highs.cbMipInterrupt, on_check)]
-
-
-class _DropInterruptWarning(logging.Filter):
-    """pyomo warns of HiGHS's 'interrupted' status, which netopt handles (Ctrl-C)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "kInterrupt" not in record.getMessage()
-
-
-logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_DropInterruptWarning())
 
 
 def _free_binaries(nm: NetworkModel, at_most: int) -> int:
@@ -326,8 +152,6 @@ def solves_years_apart(case: Case, nm: NetworkModel) -> bool:
     """Whether :func:`solve` (with HiGHS) starts ``case``, built as ``nm``, from its years
     solved apart (:mod:`netopt.model.decompose`): a model whose search needs a starting
     plan, over several years with no opening budget over all of them."""
-    from netopt.model.heuristic import model_rows
-
     rows = model_rows(nm)
     return _starting_plan_pays(nm, rows) and _year_by_year_applies(case, rows)
 
@@ -339,10 +163,6 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
     """The years solved apart (:mod:`netopt.model.decompose`: the years' bound and the
     forward pass, side by side): their plan as a plan of the whole model ``nm`` (its
     openings fixed, the flows re-optimised), with the years' bound. None if no plan."""
-    from netopt.model.decompose import solve_years_apart
-    from netopt.model.forward import plan_values
-    from netopt.model.heuristic import solve_fixed
-
     clock = time.perf_counter()
     budget = None if time_limit is None else YEARS_APART_TIME_SHARE * time_limit
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
@@ -422,8 +242,6 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
     If the bound fails (its ``error`` in the record), the search's result stands as it
     was.
     """
-    from netopt.model.bounds import year_relaxation_bound
-
     clock = time.perf_counter()
 
     def report(row: dict[str, Any]) -> None:
@@ -458,137 +276,6 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
         if result["status"] == TIME_LIMIT and result["gap"] <= mip_gap:
             result.update(status=OPTIMAL, termination="proven by the year-by-year bound")
     return result, record
-
-
-def run_solver(
-    nm: NetworkModel,
-    *,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    threads: int | None = None,
-    solver: str = "highs",
-    log: bool = False,
-    options: dict[str, Any] | None = None,
-    persistent: Any = None,
-    progress: Callable[[dict[str, float]], None] | None = None,
-    start: dict[int, float] | None = None,
-    finish_on_interrupt: bool = False,
-) -> dict[str, Any]:
-    """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
-
-    ``persistent`` is a pyomo HiGHS solver that has solved this model before and was told
-    of every change since (``update_variables``/``update_parameters``): it is reused
-    without rescanning the model. ``start`` (values by ``id`` of variable) is offered to
-    HiGHS as a starting plan when ``persistent`` already holds the model.
-    ``finish_on_interrupt``: the first Ctrl-C lets this solve finish (see
-    :func:`run_interruptibly`); ``nm.interrupted`` is set all the same.
-    """
-    model = nm.model
-    if solver == "highs":
-        from pyomo.contrib.solver.common.factory import SolverFactory
-        from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-
-        opt = persistent if persistent is not None else SolverFactory("highs")
-        if not opt.available():
-            raise SolverError("HiGHS is not available: pip install highspy")
-        # every option is set on each solve: a persistent HiGHS keeps what it was told
-        solver_options = {"mip_rel_gap": mip_gap, "mip_abs_gap": 1e-6, "solver": "choose"}
-        if options:
-            solver_options.update(options)
-        kwargs: dict[str, Any] = {
-            "tee": log,
-            "load_solutions": False,
-            "raise_exception_on_nonoptimal_result": False,
-            "solver_options": solver_options,
-        }
-        if time_limit is not None:
-            kwargs["time_limit"] = float(time_limit)
-        else:  # (solver options are set after pyomo's own, so this only clears an old one)
-            solver_options.setdefault("time_limit", float("inf"))
-        if threads is not None:
-            kwargs["threads"] = int(threads)
-        _use_threads(None if threads is None else int(threads))
-        if persistent is not None:
-            kwargs["auto_updates"] = {
-                "check_for_new_or_removed_constraints": False,
-                "check_for_new_or_removed_vars": False,
-                "check_for_new_or_removed_params": False,
-                "check_for_new_objective": False,
-                "update_constraints": False,
-                "update_vars": False,
-                "update_parameters": False,
-                "update_named_expressions": False,
-                "update_objective": False,
-            }
-        clock = time.perf_counter()
-        # HiGHS's run clock adds up over the runs of one instance (a persistent solver's)
-        highs = getattr(opt, "_solver_model", None) if holds_model(opt, model) else None
-        highs_before = highs.getRunTime() if highs is not None else 0.0
-        results, interrupted = _solve_interruptibly(opt, model, kwargs, progress, start,
-                                                    finish_first=finish_on_interrupt)
-        nm.interrupted = nm.interrupted or interrupted
-        tc = results.termination_condition
-        has_solution = results.solution_status in (SolutionStatus.optimal,
-                                                   SolutionStatus.feasible)
-        if has_solution:
-            results.solution_loader.load_vars()
-        objective = results.incumbent_objective
-        bound = results.objective_bound
-        objective = float(objective) if objective is not None else float("nan")
-        bound = float(bound) if bound is not None else float("nan")
-        if tc == TerminationCondition.convergenceCriteriaSatisfied and has_solution:
-            status = OPTIMAL
-        elif tc in (TerminationCondition.provenInfeasible,
-                    TerminationCondition.infeasibleOrUnbounded,
-                    TerminationCondition.locallyInfeasible):
-            status = INFEASIBLE
-        elif tc == TerminationCondition.interrupted or (
-                interrupted and tc != TerminationCondition.maxTimeLimit):
-            status = INTERRUPTED if has_solution else NO_SOLUTION
-        elif has_solution:
-            status = TIME_LIMIT
-        else:
-            status = NO_SOLUTION
-        if status == OPTIMAL and not math.isfinite(bound):
-            bound = objective
-        termination = "interrupted" if interrupted and status in (
-            INTERRUPTED, NO_SOLUTION) else tc.name
-        # what the call spent outside HiGHS's own clock (its time limit): handing over a
-        # starting plan, reading the values back (seconds; about 5-10 s at 10,000 dealers);
-        # not on a first load (that would count loading the model too)
-        highs_s = getattr(results.timing_info, "highs_time", None)
-        if highs is not None and highs_s is not None:
-            nm.solve_overhead_s = max(nm.solve_overhead_s, time.perf_counter() - clock
-                                      - (float(highs_s) - highs_before))
-        return {"status": status, "termination": termination, "objective": objective,
-                "bound": bound, "gap": relative_gap(objective, bound)}
-
-    # Any other MIP solver pyomo knows by name (cbc, glpk, gurobi, ...).
-    opt = pyo.SolverFactory(solver)
-    if opt is None or not opt.available(exception_flag=False):
-        raise SolverError(f"solver '{solver}' is not installed or not known to pyomo")
-    if time_limit is not None:
-        opt.options["time_limit" if solver != "cbc" else "sec"] = time_limit
-    result = opt.solve(model, tee=log, load_solutions=False)
-    from pyomo.opt import SolutionStatus as LegacyStatus
-    from pyomo.opt import TerminationCondition as LegacyTC
-
-    tc = result.solver.termination_condition
-    solutions = [s for s in result.solution if s.status in (LegacyStatus.optimal,
-                                                              LegacyStatus.feasible)]
-    if solutions:
-        model.solutions.load_from(result)
-    objective = float(pyo.value(model.total_cost)) if solutions else float("nan")
-    bound = result.problem.lower_bound
-    bound = float(bound) if bound is not None and math.isfinite(bound) else objective
-    if tc == LegacyTC.optimal:
-        status = OPTIMAL
-    elif tc in (LegacyTC.infeasible, LegacyTC.infeasibleOrUnbounded):
-        status = INFEASIBLE
-    else:
-        status = TIME_LIMIT if solutions else NO_SOLUTION
-    return {"status": status, "termination": str(tc), "objective": objective,
-            "bound": bound, "gap": relative_gap(objective, bound)}
 
 
 def solve(
@@ -638,8 +325,6 @@ def solve(
     start = called
     data = prepare(case)
     timings["prepare_s"] = time.perf_counter() - start
-    from netopt.model.checks import presolve_checks
-
     problems = presolve_checks(data)
     if len(problems):  # infeasible on the data alone: say so without building the model
         return Plan.empty(case, status=INFEASIBLE, termination="presolve checks",
@@ -657,13 +342,9 @@ def solve(
         return max(1.0, time_limit - (time.perf_counter() - called) - reserve)
 
     rounded, persistent, forward, starting_record = None, None, None, None
-    from netopt.model.heuristic import model_rows
-
     rows = model_rows(nm)
     if heuristic and solver == "highs" and _starting_plan_pays(nm, rows):
         from pyomo.contrib.solver.common.factory import SolverFactory
-
-        from netopt.model.heuristic import lp_rounding, relaxes_by_year
 
         # one HiGHS instance for the heuristic's solves and the search: loaded once
         persistent = SolverFactory("highs")
@@ -697,8 +378,6 @@ def solve(
     elif _proven_by_relaxation(rounded, mip_gap):
         # the relaxation's bound already proves the starting plan: no search needed
         # (OR-Library capa-14000, whose relaxation is integral: HiGHS took 28 s more)
-        from netopt.model.heuristic import load_values
-
         load_values(nm, rounded["values"])
         result = {"status": OPTIMAL, "termination": PROVEN_BY_YEARS
                   if rounded["method"] == "years_apart" else PROVEN_BY_RELAXATION,
@@ -706,9 +385,7 @@ def solve(
                   "gap": relative_gap(rounded["objective"], rounded["bound"])}
     else:
         if holds_model(persistent, nm.model):
-            from netopt.model.heuristic import _binaries
-
-            persistent.update_variables(_binaries(nm.model))  # back to the MIP's domains
+            persistent.update_variables(binaries(nm.model))  # back to the MIP's domains
         else:
             persistent = None
         # HiGHS's clock leaves out what the call spends around it: what earlier solves of
@@ -727,9 +404,7 @@ def solve(
     if rounded is not None:
         result, take_rounded = _with_starting_plan(result, rounded)
         if take_rounded:  # the search stopped with nothing better: report the rounded plan
-            from netopt.model.heuristic import load_values
-
-            load_values(nm, rounded["values"])
+                load_values(nm, rounded["values"])
     if year_bound is not None and solver == "highs" and not nm.interrupted and result[
             "status"] != INFEASIBLE:
         start = time.perf_counter()
@@ -739,8 +414,6 @@ def solve(
     else:
         by_year = None
     if result["status"] == INFEASIBLE:
-        from netopt.model.explain import explain_infeasibility
-
         explanation = explain_infeasibility(data, solver=solver) if explain else None
         return Plan.empty(case, status=INFEASIBLE, termination=result["termination"],
                           timings=timings, explanation=explanation, solver=solver)

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -462,43 +463,125 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
     cities = load_cities(list(dict.fromkeys(all_ids)))
     sources_cities = [cities[g] for g in SOURCE_CITIES]
     counts = _dealer_counts(sources_cities, n_dealers)
-    total = sum(counts.values())
-    scale = total / DEFAULT_DEALERS if n_dealers is not None else 1.0
-
-    members = pd.DataFrame(MEMBERS, columns=["member_id", "name", "kind"])
-    periods = pd.DataFrame({"year": YEARS})
-    chemistries = pd.DataFrame(
-        [{"chemistry": c, **CHEMISTRY_ECONOMICS[c]} for c in CHEMISTRIES]
-    )
-
-    outlet_capex = OUTLET_CAPEX * capital_recovery_factor(DISCOUNT_RATE, OUTLET_LIFE)
-    hub_capex = HUB_CAPEX * capital_recovery_factor(DISCOUNT_RATE, HUB_LIFE)
-
-    def outlet_row(cp_id: str, name: str, owner: str, lat: float, lon: float, city: City,
-                   kind: str) -> dict[str, object]:
-        hub = kind == "storage hub"
-        spec = HUB if hub else OUTLET
-        return {
-            "collection_point_id": cp_id,
-            "name": name,
-            "member_id": owner,
-            "lat": lat,
-            "lon": lon,
-            "capacity_t_per_yr": spec["capacity"],
-            "annual_capex_cny": hub_capex if hub else outlet_capex,
-            "fixed_cost_cny_per_yr": spec["fixed"],
-            "handling_cost_cny_per_t": spec["handling"],
-            "existing": False,
-            "info_kind": kind,
-            "info_city": city.name,
-            "info_province": city.province,
-            "info_geonameid": city.geonameid,
-        }
-
-    # --- sources, collection candidates --------------------------------------------
+    scale = sum(counts.values()) / DEFAULT_DEALERS if n_dealers is not None else 1.0
     by_weight = sorted(sources_cities, key=lambda c: (-c.weight, c.geonameid))
+
+    sources, outlets, shares = _sources_and_collection_points(sources_cities, counts, scale,
+                                                              by_weight)
+    sites, levels = _dismantling_sites(cities, _pretreatment_owners(by_weight, scale))
+    tables = {
+        "members": pd.DataFrame(MEMBERS, columns=["member_id", "name", "kind"]),
+        "periods": pd.DataFrame({"year": YEARS}),
+        "chemistries": pd.DataFrame(
+            [{"chemistry": c, **CHEMISTRY_ECONOMICS[c]} for c in CHEMISTRIES]
+        ),
+        "sources": pd.DataFrame(sources),
+        "supply": pd.DataFrame(_supply_rows(shares)),
+        "collection_points": pd.DataFrame(outlets),
+        "dismantling_sites": pd.DataFrame(sites),
+        "dismantling_levels": pd.DataFrame(levels),
+        "recyclers": pd.DataFrame(_recycler_rows(cities)),
+        "reuse_outlets": pd.DataFrame(_reuse_outlet_rows(cities)),
+        "parameters": pd.DataFrame(
+            [{"parameter": k, "value": _param_text(v)} for k, v in PARAMETERS.items()]
+        ),
+    }
+    _check_ownership(tables)
+    return {name: _normalise(name, frame) for name, frame in tables.items()}
+
+
+#: A row of an input table, column by column.
+Row = dict[str, Any]
+
+
+def _source_row(source_id: str, name: str, kind: str, owner: str, lat: float, lon: float,
+                city: City) -> Row:
+    """A row of the sources table: a dealership or ELV dismantler yard of a city."""
+    return {
+        "source_id": source_id, "name": name, "kind": kind,
+        "member_id": owner, "lat": lat, "lon": lon,
+        "info_city": city.name, "info_province": city.province,
+        "info_geonameid": city.geonameid,
+    }
+
+
+def _collection_point_row(cp_id: str, name: str, owner: str, lat: float, lon: float,
+                          city: City, kind: str) -> Row:
+    """A row of the collection candidates: an outlet or storage hub (t/yr, CNY)."""
+    hub = kind == "storage hub"
+    spec = HUB if hub else OUTLET
+    capex, life = (HUB_CAPEX, HUB_LIFE) if hub else (OUTLET_CAPEX, OUTLET_LIFE)
+    return {
+        "collection_point_id": cp_id,
+        "name": name,
+        "member_id": owner,
+        "lat": lat,
+        "lon": lon,
+        "capacity_t_per_yr": spec["capacity"],
+        "annual_capex_cny": capex * capital_recovery_factor(DISCOUNT_RATE, life),
+        "fixed_cost_cny_per_yr": spec["fixed"],
+        "handling_cost_cny_per_t": spec["handling"],
+        "existing": False,
+        "info_kind": kind,
+        "info_city": city.name,
+        "info_province": city.province,
+        "info_geonameid": city.geonameid,
+    }
+
+
+def _dismantler_yard(city: City, city_index: int) -> tuple[Row, Row]:
+    """A large city's ELV dismantler yard (a source) and its collection outlet, both out of town."""
+    lat, lon = offset_point(city.lat, city.lon, DISMANTLER_RADIUS_KM,
+                            200.0 + city_index * GOLDEN_ANGLE_DEG)
+    source = _source_row(f"elv-{city.slug}", f"{city.name} ELV dismantler", "dismantler",
+                         "dismantler", lat, lon, city)
+    outlet = _collection_point_row(f"cp-elv-{city.slug}", f"{city.name} ELV dismantler outlet",
+                                   "dismantler", lat, lon, city, "dismantler outlet")
+    return source, outlet
+
+
+def _dealers(city: City, owners: Sequence[str], share: float
+             ) -> tuple[list[Row], list[Row], dict[str, float]]:
+    """A city's dealers (one per owner) on a spiral, their outlets and supply shares."""
+    n = len(owners)
+    width = max(2, len(str(n)))
+    sources, outlets, shares = [], [], {}
+    for i, owner in enumerate(owners):
+        sid = f"dlr-{city.slug}-{i + 1:0{width}d}"
+        lat, lon = spiral_point(city.lat, city.lon, i)
+        sources.append(_source_row(sid, f"{city.name} dealer {i + 1}", "dealership", owner,
+                                   lat, lon, city))
+        shares[sid] = share / n
+        if i % OUTLET_EVERY == 0:
+            outlets.append(_collection_point_row(f"cp-{city.slug}-{i + 1:0{width}d}",
+                                                 f"{city.name} dealer {i + 1} outlet", owner,
+                                                 lat, lon, city, "dealer outlet"))
+    return sources, outlets, shares
+
+
+def _storage_hubs(city: City, n_hubs: int, first_hub: int) -> list[Row]:
+    """A city's storage-hub candidates, owners dealt in turn from hub number ``first_hub``."""
+    outlets = []
+    for h in range(n_hubs):
+        owner = HUB_OWNERS[(first_hub + h) % len(HUB_OWNERS)]
+        if h == 0:
+            lat, lon = city.lat, city.lon
+        else:
+            lat, lon = offset_point(city.lat, city.lon, 12.0, h * GOLDEN_ANGLE_DEG)
+        suffix = "" if n_hubs == 1 else f"-{h + 1}"
+        outlets.append(_collection_point_row(f"hub-{city.slug}{suffix}",
+                                             f"{city.name} storage hub{suffix.replace('-', ' ')}",
+                                             owner, lat, lon, city, "storage hub"))
+    return outlets
+
+
+def _sources_and_collection_points(
+    sources_cities: Sequence[City], counts: Mapping[int, int], scale: float,
+    by_weight: Sequence[City],
+) -> tuple[list[Row], list[Row], dict[str, float]]:
+    """Sources, collection candidates and each source's share of the alliance's supply."""
     dismantler_cities = {c.geonameid for c in by_weight[:N_DISMANTLER_CITIES]}
-    owners = smooth_round_robin(DEALER_OWNER_WEIGHTS, total)
+    owners = smooth_round_robin(DEALER_OWNER_WEIGHTS, sum(counts.values()))
     sources, outlets, shares = [], [], {}
     weight_total = sum(c.weight for c in sources_cities)
     position = 0
@@ -509,67 +592,47 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
         dealer_share = city_share
         if city.geonameid in dismantler_cities:
             dealer_share = city_share * (1.0 - DISMANTLER_SHARE)
-            sid = f"elv-{city.slug}"
-            lat, lon = offset_point(city.lat, city.lon, DISMANTLER_RADIUS_KM,
-                                    200.0 + city_index * GOLDEN_ANGLE_DEG)
-            sources.append({
-                "source_id": sid, "name": f"{city.name} ELV dismantler", "kind": "dismantler",
-                "member_id": "dismantler", "lat": lat, "lon": lon,
-                "info_city": city.name, "info_province": city.province,
-                "info_geonameid": city.geonameid,
-            })
-            shares[sid] = city_share * DISMANTLER_SHARE
-            outlets.append(outlet_row(f"cp-elv-{city.slug}", f"{city.name} ELV dismantler outlet",
-                                      "dismantler", lat, lon, city, "dismantler outlet"))
-        width = max(2, len(str(n)))
-        for i in range(n):
-            sid = f"dlr-{city.slug}-{i + 1:0{width}d}"
-            owner = owners[position]
-            position += 1
-            lat, lon = spiral_point(city.lat, city.lon, i)
-            sources.append({
-                "source_id": sid, "name": f"{city.name} dealer {i + 1}", "kind": "dealership",
-                "member_id": owner, "lat": lat, "lon": lon,
-                "info_city": city.name, "info_province": city.province,
-                "info_geonameid": city.geonameid,
-            })
-            shares[sid] = dealer_share / n
-            if i % OUTLET_EVERY == 0:
-                outlets.append(outlet_row(f"cp-{city.slug}-{i + 1:0{width}d}",
-                                          f"{city.name} dealer {i + 1} outlet", owner, lat,
-                                          lon, city, "dealer outlet"))
+            source, outlet = _dismantler_yard(city, city_index)
+            sources.append(source)
+            shares[source["source_id"]] = city_share * DISMANTLER_SHARE
+            outlets.append(outlet)
+        dealer_sources, dealer_outlets, dealer_shares = _dealers(
+            city, owners[position:position + n], dealer_share)
+        position += n
+        sources += dealer_sources
+        outlets += dealer_outlets
+        shares.update(dealer_shares)
         if n >= HUB_MIN_DEALERS * scale:
             n_hubs = max(1, round(scale))
-            for h in range(n_hubs):
-                owner = HUB_OWNERS[hub_number % len(HUB_OWNERS)]
-                hub_number += 1
-                if h == 0:
-                    lat, lon = city.lat, city.lon
-                else:
-                    lat, lon = offset_point(city.lat, city.lon, 12.0, h * GOLDEN_ANGLE_DEG)
-                suffix = "" if n_hubs == 1 else f"-{h + 1}"
-                outlets.append(outlet_row(f"hub-{city.slug}{suffix}",
-                                          f"{city.name} storage hub{suffix.replace('-', ' ')}",
-                                          owner, lat, lon, city, "storage hub"))
+            outlets += _storage_hubs(city, n_hubs, hub_number)
+            hub_number += n_hubs
+    return sources, outlets, shares
 
-    # --- supply -----------------------------------------------------------------------
+
+def _supply_rows(shares: Mapping[str, float]) -> list[Row]:
+    """Supply in tonnes by source, chemistry and year: the alliance's volume times each share."""
     volume = alliance_supply()
-    supply_rows = []
-    for sid, share in shares.items():
-        for chemistry in CHEMISTRIES:
-            for year in YEARS:
-                supply_rows.append({
-                    "source_id": sid, "chemistry": chemistry, "year": year,
-                    "tonnes": _round(volume.loc[year, chemistry] * share, 3),
-                })
+    return [
+        {"source_id": sid, "chemistry": chemistry, "year": year,
+         "tonnes": _round(volume.loc[year, chemistry] * share, 3)}
+        for sid, share in shares.items() for chemistry in CHEMISTRIES for year in YEARS
+    ]
 
-    # --- pre-treatment sites ------------------------------------------------------------
+
+def _pretreatment_owners(by_weight: Sequence[City], scale: float) -> dict[int, str]:
+    """Owners of pre-treatment candidates by geonameid: the brief's, more cities if scaled up."""
     site_owners = dict(PRETREATMENT_SITES)
     n_sites = len(site_owners) if scale <= 1 else min(
-        len(sources_cities), round(len(site_owners) * math.sqrt(scale)))
+        len(by_weight), round(len(site_owners) * math.sqrt(scale)))
     extra = [c for c in by_weight if c.geonameid not in site_owners]
     for k, city in enumerate(extra[: max(0, n_sites - len(site_owners))]):
         site_owners[city.geonameid] = EXTRA_SITE_OWNERS[k % len(EXTRA_SITE_OWNERS)]
+    return site_owners
+
+
+def _dismantling_sites(cities: Mapping[int, City], site_owners: Mapping[int, str]
+                       ) -> tuple[list[Row], list[Row]]:
+    """Pre-treatment candidates at city centres and their levels (t/yr, annualised CNY)."""
     crf_site = capital_recovery_factor(DISCOUNT_RATE, SITE_LIFE)
     sites, levels = [], []
     for gid, owner in site_owners.items():
@@ -591,8 +654,11 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
                 "fixed_cost_cny_per_yr": capex * SITE_FIXED_SHARE,
                 "info_capex_cny": capex,
             })
+    return sites, levels
 
-    # --- recyclers and reuse outlets ----------------------------------------------------
+
+def _recycler_rows(cities: Mapping[int, City]) -> list[Row]:
+    """The existing recycling plants (capacity in t/yr, tolling fee in CNY/t)."""
     recyclers = []
     for r in RECYCLERS:
         city = cities[r.geonameid]
@@ -607,6 +673,11 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
             "info_city": r.city, "info_firm": r.firm, "info_geonameid": r.geonameid,
             "info_capacity_tag": r.tag, "info_source": r.source,
         })
+    return recyclers
+
+
+def _reuse_outlet_rows(cities: Mapping[int, City]) -> list[Row]:
+    """The second-life outlets for LFP packs (capacity in t/yr from GWh/yr)."""
     reuse = []
     for gid, kind, gwh, owner in REUSE_OUTLETS:
         city = cities[gid]
@@ -620,25 +691,7 @@ def china_case(n_dealers: int | None = None) -> dict[str, pd.DataFrame]:
             "info_city": city.name, "info_province": city.province, "info_geonameid": gid,
             "info_gwh_per_yr": gwh,
         })
-
-    parameters = pd.DataFrame(
-        [{"parameter": k, "value": _param_text(v)} for k, v in PARAMETERS.items()]
-    )
-    tables = {
-        "members": members,
-        "periods": periods,
-        "chemistries": chemistries,
-        "sources": pd.DataFrame(sources),
-        "supply": pd.DataFrame(supply_rows),
-        "collection_points": pd.DataFrame(outlets),
-        "dismantling_sites": pd.DataFrame(sites),
-        "dismantling_levels": pd.DataFrame(levels),
-        "recyclers": pd.DataFrame(recyclers),
-        "reuse_outlets": pd.DataFrame(reuse),
-        "parameters": parameters,
-    }
-    _check_ownership(tables)
-    return {name: _normalise(name, frame) for name, frame in tables.items()}
+    return reuse
 
 
 def _param_text(value: object) -> str:

@@ -58,13 +58,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from netopt.case import Case
-from netopt.model.network import NetworkData, prepare
+from netopt.model.network import NetworkData, Product, SiteSizing, prepare
 from netopt.plan import LEG_ENDS
 
 #: Penalty (CNY per unit of slack) of the elastic model: large against any real cost.
@@ -92,11 +96,12 @@ class NetworkModel:
     data: NetworkData
     model: pyo.ConcreteModel
     elastic: bool = False
-    cost_terms: dict[tuple[str, str, int], list[tuple[float, object]]] = field(
+    # (coefficient, pyomo variable) pairs: pyomo's components carry no types
+    cost_terms: dict[tuple[str, str, int], list[tuple[float, Any]]] = field(
         default_factory=dict
     )
-    slacks: dict[str, object] = field(default_factory=dict)
-    emission_terms: dict[int, list[tuple[float, object]]] = field(default_factory=dict)
+    slacks: dict[str, Any] = field(default_factory=dict)
+    emission_terms: dict[int, list[tuple[float, Any]]] = field(default_factory=dict)
     existing_vars: set[int] = field(default_factory=set)  # ids of vars with lb 1 (existing)
     source_mix: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     interrupted: bool = False  # the user stopped a solve of this model (Ctrl-C)
@@ -127,49 +132,195 @@ def linear_sum(variables, coefficients=None):
 
 
 def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkModel:
-    """Build the MIP of ``case`` (or of prepared :class:`NetworkData`)."""
-    data = case if isinstance(case, NetworkData) else prepare(case)
-    case = data.case
-    par = data.parameters
-    m = pyo.ConcreteModel(name=f"netopt[{case.name}]")
-    years = data.years
-    prev = {t: t - 1 for t in years[1:]}
-    cps, sites, recyclers, outlets = (
-        case.collection_points, case.dismantling_sites, case.recyclers, case.reuse_outlets,
-    )
-    levels = data.levels
-    products = data.products
-    chem_of = {pid: prod.chemistry for pid, prod in products.items()}
-    supply = data.supply
-    nm = NetworkModel(data=data, model=m, elastic=elastic)
-    terms: dict[tuple[str, str, int], list[tuple[float, object]]] = defaultdict(list)
+    """Build the MIP of ``case`` (or of prepared :class:`NetworkData`).
 
-    # --- sets ------------------------------------------------------------------------
-    m.YEARS = pyo.Set(initialize=years, ordered=True)
-    m.PRODUCTS = pyo.Set(initialize=list(products), ordered=True)
-    m.COLLECTION_POINTS = pyo.Set(initialize=list(cps.index), ordered=True)
-    m.DISMANTLING_SITES = pyo.Set(initialize=list(sites.index), ordered=True)
-    level_keys = list(zip(levels["dismantling_site_id"], levels["level"]))
-    m.SITE_LEVELS = pyo.Set(initialize=level_keys, dimen=2, ordered=True)
-    m.RECYCLERS = pyo.Set(initialize=list(recyclers.index), ordered=True)
-    m.REUSE_OUTLETS = pyo.Set(initialize=list(outlets.index), ordered=True)
+    One builder per family of variables or rows, called in the order the model's
+    components are constructed (which fixes the order of the rows in an LP file).
+    """
+    b = _Build(case if isinstance(case, NetworkData) else prepare(case), elastic)
+    _index_supply(b)
+    _index_shipments(b)
+    _index_flows(b)
+    _create_facility_vars(b)
+    _create_site_vars(b)
+    _create_flow_vars(b)
+    _index_adjacency(b)
+    _create_supply(b)
+    _create_collection(b)
+    if b.has_sites:
+        _create_site_sizing(b)
+        _create_site_capacity(b)
+        _create_site_links(b)
+        if b.downstream:
+            _create_site_balance(b)
+    _create_collection_cover(b)
+    if b.downstream:
+        _create_downstream_capacity(b)
+        _create_recycler_min_contract(b)
+    _add_shipment_costs(b)
+    _add_flow_costs(b)
+    _add_outsourcing_costs(b)
+    _add_facility_costs(b)
+    _create_collection_rate(b)
+    _create_emissions_cap(b)
+    _create_opening_budget(b)
+    _create_objective(b)
+    return b.nm
 
-    # --- indices (first: a facility no flow can reach is closed) -----------------------
-    # A source ships its packs as they come (its mix of chemistries and conditions) to
-    # a destination: one share variable per (source, destination, year), used only on
-    # arcs every product of the source may take. Later legs carry each product apart.
-    source_total: dict[tuple[str, int], float] = defaultdict(float)
-    source_mix: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
-    for (i, p, t), tonnes in supply.items():
+
+#: A (coefficient, pyomo variable) term of a linear expression.
+Term = tuple[float, Any]
+
+
+def _terms_sum(terms: list[Term], sign: float = 1.0) -> Any:
+    """The linear expression sum of ``sign * coefficient * variable`` over ``terms``."""
+    return linear_sum([v for _c, v in terms], [sign * c for c, _v in terms])
+
+
+@dataclass
+class _Build:
+    """What the family builders share: the model being built, its data and elastic flag,
+    and the indices, adjacency and cost terms that earlier builders fill in for later
+    ones (``build_model`` calls them in the model's construction order)."""
+
+    data: NetworkData
+    elastic: bool
+    # set from the data (__post_init__)
+    nm: NetworkModel = field(init=False)
+    m: Any = field(init=False)  # the pyo.ConcreteModel
+    case: Case = field(init=False)
+    par: dict[str, Any] = field(init=False)
+    years: list[int] = field(init=False)
+    prev: dict[int, int] = field(init=False)  # year -> the year before
+    sources: pd.DataFrame = field(init=False)
+    cps: pd.DataFrame = field(init=False)
+    sites: pd.DataFrame = field(init=False)
+    recyclers: pd.DataFrame = field(init=False)
+    outlets: pd.DataFrame = field(init=False)
+    products: dict[str, Product] = field(init=False)
+    chem_of: dict[str, str] = field(init=False)  # product -> chemistry
+    has_sites: bool = field(init=False)
+    downstream: bool = field(init=False)  # sites send on to recyclers and reuse outlets
+    continuous: bool = field(init=False)  # sites sized by the tonne
+    single: bool = field(init=False)  # single sourcing: binary shares
+    outsourcing_allowed: bool = field(init=False)
+    cap_j: dict[str, float] = field(init=False)  # collection point -> t/yr
+    sizing: dict[str, SiteSizing] = field(init=False)  # sized by the tonne only
+    # supply and arcs (_index_supply, _index_shipments, _index_flows)
+    source_total: defaultdict[tuple[str, int], float] = field(
+        default_factory=lambda: defaultdict(float))
+    source_mix: defaultdict[tuple[str, int], dict[str, float]] = field(
+        default_factory=lambda: defaultdict(dict))
+    source_years: list[tuple[str, int]] = field(default_factory=list)
+    ship_index: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    flow_index: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
+    # variables (_create_*_vars)
+    existing_vars: set[int] = field(default_factory=set)
+    ship: dict[str, Any] = field(default_factory=dict)  # first leg -> share var
+    flow: dict[str, Any] = field(default_factory=dict)  # later leg -> flow var
+    at_collection: list[tuple[str, str, int]] = field(default_factory=list)
+    # adjacency (_index_adjacency): by (node, product, year), (node, year), (source, year)
+    out_terms: defaultdict[tuple[str, str, int], list[Term]] = field(
+        default_factory=lambda: defaultdict(list))
+    in_terms: defaultdict[tuple[str, str, int], list[Term]] = field(
+        default_factory=lambda: defaultdict(list))
+    in_total: defaultdict[tuple[str, int], list[Term]] = field(
+        default_factory=lambda: defaultdict(list))
+    ships_of: defaultdict[tuple[str, int], list[Any]] = field(
+        default_factory=lambda: defaultdict(list))
+    # dismantling sites (_create_site_sizing): site -> [(level, t/yr)], largest t/yr
+    by_site: defaultdict[str, list[tuple[str, float]]] = field(
+        default_factory=lambda: defaultdict(list))
+    max_level: dict[str, float] = field(default_factory=dict)
+    # costs (_add_*_costs): (category, member, year) -> terms; year -> tCO2e terms
+    terms: defaultdict[tuple[str, str, int], list[Term]] = field(
+        default_factory=lambda: defaultdict(list))
+    emissions: defaultdict[int, list[Term]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        data = self.data
+        case = self.case = data.case
+        self.par = data.parameters
+        self.m = pyo.ConcreteModel(name=f"netopt[{case.name}]")
+        self.nm = NetworkModel(data=data, model=self.m, elastic=self.elastic)
+        self.years = data.years
+        self.prev = {t: t - 1 for t in self.years[1:]}
+        self.sources = case.sources
+        self.cps, self.sites, self.recyclers, self.outlets = (
+            case.collection_points, case.dismantling_sites, case.recyclers, case.reuse_outlets,
+        )
+        self.products = data.products
+        self.chem_of = {pid: prod.chemistry for pid, prod in self.products.items()}
+        self.has_sites = len(self.sites) > 0
+        self.downstream = self.has_sites and not data.site_is_sink
+        self.continuous = data.continuous_sites
+        self.single = bool(self.par["single_sourcing"])
+        self.outsourcing_allowed = bool(self.par["allow_outsourcing"])
+        self.cap_j = self.cps["capacity_t_per_yr"].to_dict()
+        self.sizing = data.site_sizing() if self.continuous else {}
+
+    @cached_property
+    def owners(self) -> dict[int, dict[str, str]]:
+        """Owner of each row, by id() of the source and facility tables."""
+        return {id(t): _owners(t) for t in (self.sources, self.cps, self.sites,
+                                            self.recyclers, self.outlets)}
+
+    def owner(self, table: pd.DataFrame, fid: str) -> str:
+        """Member owning row ``fid`` of ``table`` ("outside" for a third party)."""
+        return self.owners[id(table)][fid]
+
+    def slack(self, name: str, index: list) -> Any:
+        """The elastic model's slack ``slack_<name>`` over ``index`` (None if not elastic)."""
+        if not self.elastic:
+            return None
+        var = pyo.Var(index, within=pyo.NonNegativeReals, dense=True)
+        self.m.add_component(f"slack_{name}", var)
+        self.nm.slacks[name] = var
+        return var
+
+    def site_cap_expr(self, k: str, t: int, at_most: float = math.inf) -> Any:
+        """Site k's capacity in year t (t/yr): its size, or each level's counted up to
+        ``at_most``."""
+        if self.continuous:
+            return self.m.site_size[k, t]
+        return linear_sum([self.m.site_level[k, lv, t] for lv, _c in self.by_site[k]],
+                          [min(cap, at_most) for _lv, cap in self.by_site[k]])
+
+    def site_open_terms(self, k: str, t: int) -> list[Term]:
+        """(coefficient, variable) terms summing to 1 if site k is open in year t (at one
+        of its levels)."""
+        if self.continuous:
+            return [(1.0, self.m.site_open[k, t])]
+        return [(1.0, self.m.site_level[k, lv, t]) for lv, _c in self.by_site[k]]
+
+    def facility_years(self, table: pd.DataFrame, years: list[int] | None = None,
+                       ) -> list[tuple[str, int]]:
+        """Every (facility, year) of ``table`` (over ``years``, default all)."""
+        return [(f, t) for f in table.index for t in (self.years if years is None else years)]
+
+
+# --- indices (first: a facility no flow can reach is closed) ------------------------------
+
+def _index_supply(b: _Build) -> None:
+    """Each source's supply by year: its tonnes S[i,t] and mix s[i,p,t] (no rows)."""
+    for (i, p, t), tonnes in b.data.supply.items():
         if tonnes > 0:
-            source_total[(i, t)] += tonnes
-            source_mix[(i, t)][p] = tonnes
-    source_years = sorted(source_total)
-    ship_index: dict[str, list[tuple]] = {}
-    heads = {"source_collection": cps, "source_site": sites}
+            b.source_total[(i, t)] += tonnes
+            b.source_mix[(i, t)][p] = tonnes
+    b.source_years = sorted(b.source_total)
+
+
+def _index_shipments(b: _Build) -> None:
+    """The index (i, d, t) of y on each first leg (no rows).
+
+    A source ships its packs as they come (its mix of chemistries and conditions) to a
+    destination: one share variable per (source, destination, year), used only on arcs
+    every product of the source may take.
+    """
+    heads = {"source_collection": b.cps, "source_site": b.sites}
     for leg in FIRST_LEGS:
-        frame = data.arcs[leg]
-        allowed = data.arc_products[leg]
+        frame = b.data.arcs[leg]
+        allowed = b.data.arc_products[leg]
         by_origin: dict[str, list[str]] = defaultdict(list)
         for origin, destination in zip(frame["origin"], frame["destination"]):
             by_origin[origin].append(destination)
@@ -180,507 +331,596 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
         for destinations in by_origin.values():
             destinations.sort(key=lambda d: position.get(d, len(position)))
         index = []
-        for (i, t) in source_years:
+        for (i, t) in b.source_years:
             for d in by_origin.get(i, []):
-                if all(p in allowed[(i, d)] for p in source_mix[(i, t)]):
+                if all(p in allowed[(i, d)] for p in b.source_mix[(i, t)]):
                     index.append((i, d, t))
-        ship_index[leg] = index
-    flow_index = {}
+        b.ship_index[leg] = index
+
+
+def _index_flows(b: _Build) -> None:
+    """The index (origin, destination, p, t) of x on each later leg, product by product
+    (no rows)."""
     for leg in LATER_LEGS:
         index = []
-        frame = data.arcs[leg]
-        allowed = data.arc_products[leg]
+        frame = b.data.arcs[leg]
+        allowed = b.data.arc_products[leg]
         for origin, destination in zip(frame["origin"], frame["destination"]):
             for pid in allowed[(origin, destination)]:
-                for t in years:
+                for t in b.years:
                     index.append((origin, destination, pid, t))
-        flow_index[leg] = index
+        b.flow_index[leg] = index
 
-    # --- variables: facilities ---------------------------------------------------------
-    existing_vars: set[int] = set()
 
-    def facility_var(name, table, used: bool) -> None:
-        index = [(f, t) for f in table.index for t in years] if used else []
-        var = pyo.Var(index, within=pyo.Binary, dense=True)
-        m.add_component(name, var)
-        existing = table["existing"] if "existing" in table.columns else None
-        for f in table.index:
-            is_existing = existing is not None and bool(existing[f])
-            if not used:
-                continue
-            if str(f) not in reached:
-                # no arc reaches it: it can only be open because it exists
-                for t in years:
-                    var[f, t].fix(1 if is_existing else 0)
-                    if is_existing:
-                        existing_vars.add(id(var[f, t]))
-                continue
-            if is_existing:
-                for t in years:
-                    # a bound, not fix(): a coalition solve may close it (owner absent)
-                    var[f, t].setlb(1)
-                    existing_vars.add(id(var[f, t]))
+# --- variables ----------------------------------------------------------------------------
 
-    has_sites = len(sites) > 0
-    downstream = has_sites and not data.site_is_sink
-    reached = {str(key[1]) for index in (*ship_index.values(), *flow_index.values())
-               for key in index}
-    facility_var("open_collection_point", cps, True)
-    facility_var("open_recycler", recyclers, downstream)
-    facility_var("open_reuse_outlet", outlets, downstream)
-    continuous = data.continuous_sites
-    sizing = data.site_sizing() if continuous else {}
-    m.site_level = pyo.Var(
-        [] if continuous else [(k, lv, t) for (k, lv) in level_keys for t in years],
+def _facility_var(b: _Build, name: str, table: pd.DataFrame, used: bool,
+                  reached: set[str]) -> None:
+    """The binary open[f,t] ``name`` of the facilities of ``table`` (empty if not
+    ``used``): fixed if no arc reaches f, at least 1 if f exists."""
+    index = b.facility_years(table) if used else []
+    var = pyo.Var(index, within=pyo.Binary, dense=True)
+    b.m.add_component(name, var)
+    existing = table["existing"] if "existing" in table.columns else None
+    for f in table.index:
+        is_existing = existing is not None and bool(existing[f])
+        if not used:
+            continue
+        if str(f) not in reached:
+            # no arc reaches it: it can only be open because it exists
+            for t in b.years:
+                var[f, t].fix(1 if is_existing else 0)
+                if is_existing:
+                    b.existing_vars.add(id(var[f, t]))
+            continue
+        if is_existing:
+            for t in b.years:
+                # a bound, not fix(): a coalition solve may close it (owner absent)
+                var[f, t].setlb(1)
+                b.existing_vars.add(id(var[f, t]))
+
+
+def _create_facility_vars(b: _Build) -> None:
+    """open[j,t] -> ``open_collection_point``, open[r,t] -> ``open_recycler``,
+    open[u,t] -> ``open_reuse_outlet`` (no rows)."""
+    reached = {str(d) for index in b.ship_index.values() for _i, d, _t in index}
+    reached |= {str(d) for index in b.flow_index.values() for _o, d, _p, _t in index}
+    _facility_var(b, "open_collection_point", b.cps, True, reached)
+    _facility_var(b, "open_recycler", b.recyclers, b.downstream, reached)
+    _facility_var(b, "open_reuse_outlet", b.outlets, b.downstream, reached)
+
+
+def _create_site_vars(b: _Build) -> None:
+    """level[k,l,t] -> ``site_level`` (in modules); open[k,t] -> ``site_open`` and
+    size[k,t] -> ``site_size`` (by the tonne) (no rows)."""
+    levels = b.data.levels
+    level_keys = list(zip(levels["dismantling_site_id"], levels["level"]))
+    b.m.site_level = pyo.Var(
+        [] if b.continuous else [(k, lv, t) for (k, lv) in level_keys for t in b.years],
         within=pyo.Binary, dense=True)
-    site_years_continuous = [(k, t) for k in sizing for t in years]
-    m.site_open = pyo.Var(site_years_continuous, within=pyo.Binary, dense=True)
-    m.site_size = pyo.Var(site_years_continuous, within=pyo.NonNegativeReals, dense=True)
+    site_years_continuous = [(k, t) for k in b.sizing for t in b.years]
+    b.m.site_open = pyo.Var(site_years_continuous, within=pyo.Binary, dense=True)
+    b.m.site_size = pyo.Var(site_years_continuous, within=pyo.NonNegativeReals, dense=True)
 
-    # --- variables: shipments and flows --------------------------------------------------
-    single = bool(par["single_sourcing"])
-    share_domain = pyo.Binary if single else pyo.UnitInterval
+
+def _create_flow_vars(b: _Build) -> None:
+    """Shares y -> ``ship_<leg>``, flows x -> ``flow_<leg>``, outsourced_share ->
+    ``outsourced_share``, out_j -> ``outsourced_at_collection`` (no rows)."""
+    m = b.m
+    share_domain = pyo.Binary if b.single else pyo.UnitInterval
     for leg in FIRST_LEGS:
-        m.add_component(f"ship_{leg}", pyo.Var(ship_index[leg], within=share_domain,
+        m.add_component(f"ship_{leg}", pyo.Var(b.ship_index[leg], within=share_domain,
                                                dense=True))
-    ship = {leg: getattr(m, f"ship_{leg}") for leg in FIRST_LEGS}
+    b.ship = {leg: getattr(m, f"ship_{leg}") for leg in FIRST_LEGS}
     for leg in LATER_LEGS:
         m.add_component(f"flow_{leg}",
-                        pyo.Var(flow_index[leg], within=pyo.NonNegativeReals, dense=True))
-    flow = {leg: getattr(m, f"flow_{leg}") for leg in LATER_LEGS}
-    outsourcing_allowed = bool(par["allow_outsourcing"])
-    m.outsourced_share = pyo.Var(source_years if outsourcing_allowed else [],
+                        pyo.Var(b.flow_index[leg], within=pyo.NonNegativeReals, dense=True))
+    b.flow = {leg: getattr(m, f"flow_{leg}") for leg in LATER_LEGS}
+    m.outsourced_share = pyo.Var(b.source_years if b.outsourcing_allowed else [],
                                  within=share_domain, dense=True)
     # packs a collection point cannot send on (e.g. damaged packs beyond every site's
     # distance limit) go to licensed third parties from there
-    at_collection = [(j, p, t) for j in cps.index for p in products for t in years] \
-        if outsourcing_allowed and not data.collection_is_sink else []
-    m.outsourced_at_collection = pyo.Var(at_collection, within=pyo.NonNegativeReals,
+    b.at_collection = [(j, p, t) for j in b.cps.index for p in b.products for t in b.years] \
+        if b.outsourcing_allowed and not b.data.collection_is_sink else []
+    m.outsourced_at_collection = pyo.Var(b.at_collection, within=pyo.NonNegativeReals,
                                          dense=True)
 
-    # adjacency as (coefficient, variable) terms, built once for every constraint group
-    out_terms: dict[tuple[str, str, int], list] = defaultdict(list)  # by (node, product, t)
-    in_terms: dict[tuple[str, str, int], list] = defaultdict(list)
-    in_total: dict[tuple[str, int], list] = defaultdict(list)  # by (node, t)
-    ships_of: dict[tuple[str, int], list] = defaultdict(list)  # by (source, t)
+
+def _index_adjacency(b: _Build) -> None:
+    """Each node's inflow and outflow as (coefficient, variable) terms, built once for
+    every group of rows (no rows)."""
     for leg in FIRST_LEGS:
-        var = ship[leg]
-        for key in ship_index[leg]:
-            i, d, t = key
-            v = var[key]
-            ships_of[(i, t)].append(v)
-            in_total[(d, t)].append((source_total[(i, t)], v))
-            for p, tonnes in source_mix[(i, t)].items():
-                in_terms[(d, p, t)].append((tonnes, v))
+        var = b.ship[leg]
+        for i, d, t in b.ship_index[leg]:
+            v = var[i, d, t]
+            b.ships_of[(i, t)].append(v)
+            b.in_total[(d, t)].append((b.source_total[(i, t)], v))
+            for p, tonnes in b.source_mix[(i, t)].items():
+                b.in_terms[(d, p, t)].append((tonnes, v))
     for leg in LATER_LEGS:
-        var = flow[leg]
-        for key in flow_index[leg]:
+        var = b.flow[leg]
+        for key in b.flow_index[leg]:
             origin, destination, pid, t = key
             v = var[key]
-            out_terms[(origin, pid, t)].append((1.0, v))
-            in_terms[(destination, pid, t)].append((1.0, v))
-            in_total[(destination, t)].append((1.0, v))
-    for (j, p, t) in at_collection:
-        out_terms[(j, p, t)].append((1.0, m.outsourced_at_collection[j, p, t]))
+            b.out_terms[(origin, pid, t)].append((1.0, v))
+            b.in_terms[(destination, pid, t)].append((1.0, v))
+            b.in_total[(destination, t)].append((1.0, v))
+    for (j, p, t) in b.at_collection:
+        b.out_terms[(j, p, t)].append((1.0, b.m.outsourced_at_collection[j, p, t]))
 
-    def terms_sum(terms_list, sign: float = 1.0):
-        return linear_sum([v for _c, v in terms_list], [sign * c for c, _v in terms_list])
 
-    # --- constraints -------------------------------------------------------------------
-    def slack(name: str, index: list) -> pyo.Var | None:
-        if not elastic:
-            return None
-        var = pyo.Var(index, within=pyo.NonNegativeReals, dense=True)
-        m.add_component(f"slack_{name}", var)
-        nm.slacks[name] = var
-        return var
+# --- rows: supply and collection -------------------------------------------------------------
 
-    # supply: every source's packs shipped or outsourced. ``source_active`` is a mutable
-    # parameter (1 or 0) so that a coalition solve can switch non-members' sources off
-    # without rebuilding the model.
-    unserved = slack("supply", source_years)  # in tonnes
-    m.source_active = pyo.Param(source_years, initialize=1.0, mutable=True, within=pyo.Reals)
+def _create_supply(b: _Build) -> None:
+    """supply[i,t] -> ``supply`` (slack ``slack_supply``, in tonnes), over the mutable
+    parameter ``source_active``.
+
+    Every source's packs are shipped or outsourced. ``source_active`` (1 or 0) lets a
+    coalition solve switch non-members' sources off without rebuilding the model.
+    """
+    m = b.m
+    unserved = b.slack("supply", b.source_years)  # in tonnes
+    m.source_active = pyo.Param(b.source_years, initialize=1.0, mutable=True,
+                                within=pyo.Reals)
 
     def supply_rule(_, i, t):
-        variables = list(ships_of.get((i, t), []))
+        variables = list(b.ships_of.get((i, t), []))
         coefficients = [1.0] * len(variables)
-        if outsourcing_allowed:
+        if b.outsourcing_allowed:
             variables.append(m.outsourced_share[i, t])
             coefficients.append(1.0)
         if unserved is not None:
             variables.append(unserved[i, t])
-            coefficients.append(1.0 / source_total[(i, t)])
+            coefficients.append(1.0 / b.source_total[(i, t)])
         return linear_sum(variables, coefficients) == m.source_active[i, t]
 
-    m.supply = pyo.Constraint(source_years, rule=supply_rule)
+    m.supply = pyo.Constraint(b.source_years, rule=supply_rule)
 
-    def balance_keys(nodes):
-        # every (node, product, year) with a flow in or out: an outflow with no inflow
-        # must be forced to zero, or revenue downstream would come from nothing
-        return [(n, p, t) for n in nodes for p in products for t in years
-                if in_terms.get((n, p, t)) or out_terms.get((n, p, t))]
+
+def _balance_rows(b: _Build, nodes: Iterable[str]) -> Any:
+    """inflow[n,p,t] = outflow[n,p,t] at each of ``nodes``: a pyo.Constraint over every
+    (node, product, year) with a flow in or out (an outflow with no inflow must be forced
+    to zero, or revenue downstream would come from nothing)."""
+    keys = [(n, p, t) for n in nodes for p in b.products for t in b.years
+            if b.in_terms.get((n, p, t)) or b.out_terms.get((n, p, t))]
 
     def balance_rule(_, n, p, t):
-        return terms_sum(in_terms.get((n, p, t), []) + [
-            (-c, v) for c, v in out_terms.get((n, p, t), [])]) == 0
+        return _terms_sum(b.in_terms.get((n, p, t), []) + [
+            (-c, v) for c, v in b.out_terms.get((n, p, t), [])]) == 0
 
-    if not data.collection_is_sink:
-        m.collection_balance = pyo.Constraint(balance_keys(cps.index), rule=balance_rule)
+    return pyo.Constraint(keys, rule=balance_rule)
 
-    # collection capacity and strong linking
-    cap_slack = slack("collection_capacity", [(j, t) for j in cps.index for t in years])
-    cap_j = cps["capacity_t_per_yr"].to_dict()
+
+def _create_collection(b: _Build) -> None:
+    """collection_balance[j,p,t] -> ``collection_balance`` (unless points end the chain),
+    collection_capacity[j,t] -> ``collection_capacity`` (slack
+    ``slack_collection_capacity``), collection_link[i,j,t] -> ``collection_link`` (not
+    with single sourcing, where the capacity row links), open[j,t] >= open[j,t-1] ->
+    ``collection_stays_open``."""
+    m = b.m
+    if not b.data.collection_is_sink:
+        m.collection_balance = _balance_rows(b, b.cps.index)
+    cap_slack = b.slack("collection_capacity", b.facility_years(b.cps))
 
     def collection_capacity_rule(_, j, t):
-        inflow = in_total.get((j, t), [])
+        inflow = b.in_total.get((j, t), [])
         if not inflow:
             return pyo.Constraint.Skip
-        rhs = cap_j[j] * m.open_collection_point[j, t]
+        rhs = b.cap_j[j] * m.open_collection_point[j, t]
         if cap_slack is not None:
             rhs = rhs + cap_slack[j, t]
-        return terms_sum(inflow) <= rhs
+        return _terms_sum(inflow) <= rhs
 
-    m.collection_capacity = pyo.Constraint(
-        [(j, t) for j in cps.index for t in years], rule=collection_capacity_rule
-    )
-    if not single:  # with single sourcing the capacity row already links (binary shares)
+    m.collection_capacity = pyo.Constraint(b.facility_years(b.cps),
+                                           rule=collection_capacity_rule)
+    if not b.single:  # with single sourcing the capacity row already links (binary shares)
+        ship = b.ship["source_collection"]
         m.collection_link = pyo.Constraint(
-            ship_index["source_collection"],
-            rule=lambda _, i, j, t: ship["source_collection"][i, j, t]
-            <= m.open_collection_point[j, t],
+            b.ship_index["source_collection"],
+            rule=lambda _, i, j, t: ship[i, j, t] <= m.open_collection_point[j, t],
         )
     m.collection_stays_open = pyo.Constraint(
-        [(j, t) for j in cps.index for t in years[1:]],
-        rule=lambda _, j, t: m.open_collection_point[j, t] >= m.open_collection_point[j, prev[t]],
+        b.facility_years(b.cps, b.years[1:]),
+        rule=lambda _, j, t: m.open_collection_point[j, t]
+        >= m.open_collection_point[j, b.prev[t]],
     )
 
-    # dismantling sites: sizing (modules or continuous), capacity, balance
-    if has_sites:
-        by_site: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
-                              levels["capacity_t_per_yr"]):
-            by_site[k].append((lv, float(cap)))
-        max_level = {k: max(cap for _lv, cap in by_site[k]) for k in by_site}
-        existing_sites = [k for k in sites.index if sites.at[k, "existing_level"]]
-        existing_cap = {
-            k: dict(by_site[k])[sites.at[k, "existing_level"]] for k in existing_sites
-        }
-        site_years = [(k, t) for k in sites.index for t in years]
 
-        if continuous:
-            def site_cap_expr(k, t, at_most=math.inf):
-                """Site k's capacity in year t (t/yr)."""
-                return m.site_size[k, t]
+# --- rows: dismantling sites ----------------------------------------------------------------
 
-            def site_open_terms(k, t):
-                """(coefficient, variable) terms summing to 1 if site k is open in year t."""
-                return [(1.0, m.site_open[k, t])]
+def _create_site_sizing(b: _Build) -> None:
+    """The sites' sizing rows: by the tonne (:func:`_create_site_size_rows`) or
+    site_one_level[k,t] -> ``site_one_level`` (in modules); then site_no_shrink[k,t] ->
+    ``site_no_shrink`` and capacity >= an existing site's level -> ``site_existing``."""
+    m, sites, levels = b.m, b.sites, b.data.levels
+    for k, lv, cap in zip(levels["dismantling_site_id"], levels["level"],
+                          levels["capacity_t_per_yr"]):
+        b.by_site[k].append((lv, float(cap)))
+    b.max_level = {k: max(cap for _lv, cap in b.by_site[k]) for k in b.by_site}
+    existing_sites = [k for k in sites.index if sites.at[k, "existing_level"]]
+    existing_cap = {
+        k: dict(b.by_site[k])[sites.at[k, "existing_level"]] for k in existing_sites
+    }
+    if b.continuous:
+        _create_site_size_rows(b, existing_sites)
+    else:
+        m.site_one_level = pyo.Constraint(
+            b.facility_years(sites),
+            rule=lambda _, k, t: _terms_sum(b.site_open_terms(k, t)) <= 1)
+    m.site_no_shrink = pyo.Constraint(
+        b.facility_years(sites, b.years[1:]),
+        rule=lambda _, k, t: b.site_cap_expr(k, t) >= b.site_cap_expr(k, b.prev[t]),
+    )
+    m.site_existing = pyo.Constraint(
+        [(k, t) for k in existing_sites for t in b.years],
+        rule=lambda _, k, t: b.site_cap_expr(k, t) >= existing_cap[k],
+    )
 
-            m.site_size_min = pyo.Constraint(
-                site_years, rule=lambda _, k, t: m.site_size[k, t]
-                >= sizing[k].min_t_per_yr * m.site_open[k, t])
-            m.site_size_max = pyo.Constraint(
-                site_years, rule=lambda _, k, t: m.site_size[k, t]
-                <= sizing[k].max_t_per_yr * m.site_open[k, t])
-            m.site_stays_open = pyo.Constraint(
-                [(k, t) for k in sites.index for t in years[1:]],
-                rule=lambda _, k, t: m.site_open[k, t] >= m.site_open[k, prev[t]])
-            for k in existing_sites:
-                for t in years:
-                    m.site_open[k, t].setlb(1)
-                    existing_vars.add(id(m.site_open[k, t]))
-        else:
-            def site_cap_expr(k, t, at_most=math.inf):
-                """Site k's capacity in year t, each level's counted up to ``at_most``."""
-                return linear_sum([m.site_level[k, lv, t] for lv, _c in by_site[k]],
-                                  [min(cap, at_most) for _lv, cap in by_site[k]])
 
-            def site_open_terms(k, t):
-                """(coefficient, variable) terms summing to 1 if site k is open in year t
-                (at one of its levels)."""
-                return [(1.0, m.site_level[k, lv, t]) for lv, _c in by_site[k]]
+def _create_site_size_rows(b: _Build, existing_sites: list[str]) -> None:
+    """Sites sized by the tonne: site_size_min/max[k,t] -> ``site_size_min`` and
+    ``site_size_max``, open[k,t] >= open[k,t-1] -> ``site_stays_open``; an existing site's
+    ``site_open`` is at least 1."""
+    m, sizing = b.m, b.sizing
+    site_years = b.facility_years(b.sites)
+    m.site_size_min = pyo.Constraint(
+        site_years, rule=lambda _, k, t: m.site_size[k, t]
+        >= sizing[k].min_t_per_yr * m.site_open[k, t])
+    m.site_size_max = pyo.Constraint(
+        site_years, rule=lambda _, k, t: m.site_size[k, t]
+        <= sizing[k].max_t_per_yr * m.site_open[k, t])
+    m.site_stays_open = pyo.Constraint(
+        b.facility_years(b.sites, b.years[1:]),
+        rule=lambda _, k, t: m.site_open[k, t] >= m.site_open[k, b.prev[t]])
+    for k in existing_sites:
+        for t in b.years:
+            m.site_open[k, t].setlb(1)
+            b.existing_vars.add(id(m.site_open[k, t]))
 
-            m.site_one_level = pyo.Constraint(
-                site_years, rule=lambda _, k, t: terms_sum(site_open_terms(k, t)) <= 1)
-        m.site_no_shrink = pyo.Constraint(
-            [(k, t) for k in sites.index for t in years[1:]],
-            rule=lambda _, k, t: site_cap_expr(k, t) >= site_cap_expr(k, prev[t]),
-        )
-        m.site_existing = pyo.Constraint(
-            [(k, t) for k in existing_sites for t in years],
-            rule=lambda _, k, t: site_cap_expr(k, t) >= existing_cap[k],
-        )
-        site_slack = slack("site_capacity", site_years)
 
-        # A site can take in no more than the supply of the sources that can reach it
-        # that year (through a collection point or direct). Early on, with little
-        # supply, that is far less than a module, and the relaxation must then open a
-        # site in full to take a region's supply, not a sliver of it.
-        sites_of_point: dict[str, set[str]] = defaultdict(set)
-        for j, k, _p, _t in flow_index["collection_site"]:
-            sites_of_point[j].add(k)
-        reaching: dict[tuple[str, int], set[str]] = defaultdict(set)  # sources by site
-        for leg in FIRST_LEGS:
-            for i, d, t in ship_index[leg]:
-                for k in (sites_of_point[d] if leg == "source_collection" else (d,)):
-                    reaching[(k, t)].add(i)
-        site_reach = {(k, t): sum(source_total[(i, t)] for i in sources)
-                      for (k, t), sources in reaching.items()}
+def _site_reach(b: _Build) -> dict[tuple[str, int], float]:
+    """R_kt: the supply of year t of the sources that can reach site k (through a
+    collection point or direct)."""
+    sites_of_point: dict[str, set[str]] = defaultdict(set)
+    for j, k, _p, _t in b.flow_index["collection_site"]:
+        sites_of_point[j].add(k)
+    reaching: dict[tuple[str, int], set[str]] = defaultdict(set)  # sources by site
+    for leg in FIRST_LEGS:
+        for i, d, t in b.ship_index[leg]:
+            for k in (sites_of_point[d] if leg == "source_collection" else (d,)):
+                reaching[(k, t)].add(i)
+    # summed in a fixed order: a set's order changes from process to process, and with it
+    # the last digits of the sum, and so the model and HiGHS's path through it
+    return {(k, t): sum(b.source_total[(i, t)] for i in sorted(sources))
+            for (k, t), sources in reaching.items()}
 
-        def site_capacity_rule(_, k, t):
-            inflow = in_total.get((k, t), [])
+
+def _create_site_capacity(b: _Build) -> None:
+    """site_capacity[k,t] -> ``site_capacity`` (slack ``slack_site_capacity``), and by the
+    tonne site_reach_open[k,t] -> ``site_reach_open``.
+
+    A site can take in no more than the supply of the sources that can reach it that
+    year (R_kt). Early on, with little supply, that is far less than a module, and the
+    relaxation must then open a site in full to take a region's supply, not a sliver.
+    """
+    m = b.m
+    site_years = b.facility_years(b.sites)
+    site_slack = b.slack("site_capacity", site_years)
+    site_reach = _site_reach(b)
+
+    def site_capacity_rule(_, k, t):
+        inflow = b.in_total.get((k, t), [])
+        if not inflow:
+            return pyo.Constraint.Skip
+        rhs = b.site_cap_expr(k, t, at_most=site_reach.get((k, t), 0.0))
+        if site_slack is not None:
+            rhs = rhs + site_slack[k, t]
+        return _terms_sum(inflow) <= rhs
+
+    m.site_capacity = pyo.Constraint(site_years, rule=site_capacity_rule)
+    if b.continuous:
+        # the same bound on the open binary: the size may exceed what arrives (it
+        # never shrinks), so its row alone would let the relaxation open a sliver
+        def site_reach_open_rule(_, k, t):
+            inflow = b.in_total.get((k, t), [])
             if not inflow:
                 return pyo.Constraint.Skip
-            rhs = site_cap_expr(k, t, at_most=site_reach.get((k, t), 0.0))
+            most = min(b.max_level[k], site_reach.get((k, t), 0.0))
             if site_slack is not None:
-                rhs = rhs + site_slack[k, t]
-            return terms_sum(inflow) <= rhs
+                return _terms_sum(inflow) <= most * m.site_open[k, t] + site_slack[k, t]
+            return _terms_sum(inflow) <= most * m.site_open[k, t]
 
-        m.site_capacity = pyo.Constraint(site_years, rule=site_capacity_rule)
-        if continuous:
-            # the same bound on the open binary: the size may exceed what arrives (it
-            # never shrinks), so its row alone would let the relaxation open a sliver
-            def site_reach_open_rule(_, k, t):
-                inflow = in_total.get((k, t), [])
-                if not inflow:
-                    return pyo.Constraint.Skip
-                most = min(max_level[k], site_reach.get((k, t), 0.0))
-                if site_slack is not None:
-                    return terms_sum(inflow) <= most * m.site_open[k, t] + site_slack[k, t]
-                return terms_sum(inflow) <= most * m.site_open[k, t]
+        m.site_reach_open = pyo.Constraint(site_years, rule=site_reach_open_rule)
 
-            m.site_reach_open = pyo.Constraint(site_years, rule=site_reach_open_rule)
-        # strong linking of each collection point's shipment to a site: it can carry no
-        # more than the point's capacity, and nothing unless the site is open. Without it
-        # the relaxation opens a sliver of a module for each tonne (a very weak bound).
-        if flow_index["collection_site"]:
-            to_site: dict[tuple[str, str, int], list] = defaultdict(list)
-            for key in flow_index["collection_site"]:
-                j, k, _p, t = key
-                to_site[(j, k, t)].append(flow["collection_site"][key])
 
-            def site_link_collection_rule(_, j, k, t):
-                # a point can pass on no more than the supply of the sources that reach
-                # it that year (its inflow's coefficients): early on, far less than its
-                # capacity. (The elastic model may exceed a point's capacity.)
-                reach = sum(co for co, _v in in_total.get((j, t), []))
-                bound = min(max_level[k], reach)
-                if not elastic:
-                    bound = min(bound, cap_j[j])
-                return terms_sum([(1.0, v) for v in to_site[(j, k, t)]] + [
-                    (-bound * c, v) for c, v in site_open_terms(k, t)]) <= 0
+def _create_site_links(b: _Build) -> None:
+    """site_link_collection[j,k,t] -> ``site_link_collection``; y[i,k,t] <= open[k,t] ->
+    ``site_link`` (direct shipping, not with single sourcing).
 
-            m.site_link_collection = pyo.Constraint(list(to_site),
-                                                    rule=site_link_collection_rule)
-        if ship_index["source_site"] and not single:
-            m.site_link = pyo.Constraint(
-                ship_index["source_site"],
-                rule=lambda _, i, k, t: terms_sum([(1.0, ship["source_site"][i, k, t])] + [
-                    (-c, v) for c, v in site_open_terms(k, t)]) <= 0,
-            )
-        if downstream:
-            m.site_balance = pyo.Constraint(balance_keys(sites.index), rule=balance_rule)
-            # reuse share by chemistry at each site
-            reuse_by_site: dict[tuple[str, str, int], list] = defaultdict(list)
-            for key in flow_index["site_reuse"]:
-                k, _u, p, t = key
-                reuse_by_site[(k, chem_of[p], t)].append(flow["site_reuse"][key])
-            share = case.chemistries["max_reuse_share"].to_dict()
+    Strong linking of each collection point's shipment to a site: it can carry no more
+    than the point's capacity, and nothing unless the site is open. Without it the
+    relaxation opens a sliver of a module for each tonne (a very weak bound).
+    """
+    m = b.m
+    if b.flow_index["collection_site"]:
+        to_site: dict[tuple[str, str, int], list] = defaultdict(list)
+        for key in b.flow_index["collection_site"]:
+            j, k, _p, t = key
+            to_site[(j, k, t)].append(b.flow["collection_site"][key])
 
-            def reuse_share_rule(_, k, c, t):
-                inflow = [term for p in products if chem_of[p] == c
-                          for term in in_terms.get((k, p, t), [])]
-                return terms_sum([(1.0, v) for v in reuse_by_site[(k, c, t)]]
-                                 + [(-share[c] * co, v) for co, v in inflow]) <= 0
+        def site_link_collection_rule(_, j, k, t):
+            # a point can pass on no more than the supply of the sources that reach
+            # it that year (its inflow's coefficients): early on, far less than its
+            # capacity. (The elastic model may exceed a point's capacity.)
+            reach = sum(co for co, _v in b.in_total.get((j, t), []))
+            bound = min(b.max_level[k], reach)
+            if not b.elastic:
+                bound = min(bound, b.cap_j[j])
+            return _terms_sum([(1.0, v) for v in to_site[(j, k, t)]] + [
+                (-bound * c, v) for c, v in b.site_open_terms(k, t)]) <= 0
 
-            m.reuse_share = pyo.Constraint(list(reuse_by_site), rule=reuse_share_rule)
+        m.site_link_collection = pyo.Constraint(list(to_site),
+                                                rule=site_link_collection_rule)
+    if b.ship_index["source_site"] and not b.single:
+        ship = b.ship["source_site"]
+        m.site_link = pyo.Constraint(
+            b.ship_index["source_site"],
+            rule=lambda _, i, k, t: _terms_sum([(1.0, ship[i, k, t])] + [
+                (-c, v) for c, v in b.site_open_terms(k, t)]) <= 0,
+        )
 
-    # capacity cover: with no outsourcing every tonne of a year's supply enters a
-    # collection point (or a site, where sources ship direct), so the capacity open that
-    # year must cover the supply of the sources taking part. Implied by the rows above,
-    # but HiGHS does not derive it, and its cover cuts need it: with it HiGHS proves
-    # OR-Library capa-8000 at the root node (BENCHMARKS.md, issue 6).
-    receivers = [j for j in cps.index if any(in_total.get((j, t)) for t in years)]
-    direct_sites = sorted({str(k) for _i, k, _t in ship_index["source_site"]}) \
-        if has_sites else []
+
+def _create_site_balance(b: _Build) -> None:
+    """site_balance[k,p,t] -> ``site_balance``, reuse_share[k,c,t] -> ``reuse_share``."""
+    m = b.m
+    m.site_balance = _balance_rows(b, b.sites.index)
+    # reuse share by chemistry at each site
+    reuse_by_site: dict[tuple[str, str, int], list] = defaultdict(list)
+    for key in b.flow_index["site_reuse"]:
+        k, _u, p, t = key
+        reuse_by_site[(k, b.chem_of[p], t)].append(b.flow["site_reuse"][key])
+    share = b.case.chemistries["max_reuse_share"].to_dict()
+
+    def reuse_share_rule(_, k, c, t):
+        inflow = [term for p in b.products if b.chem_of[p] == c
+                  for term in b.in_terms.get((k, p, t), [])]
+        return _terms_sum([(1.0, v) for v in reuse_by_site[(k, c, t)]]
+                          + [(-share[c] * co, v) for co, v in inflow]) <= 0
+
+    m.reuse_share = pyo.Constraint(list(reuse_by_site), rule=reuse_share_rule)
+
+
+# --- rows: cover, recyclers and reuse outlets ------------------------------------------------
+
+def _create_collection_cover(b: _Build) -> None:
+    """collection_cover[t] -> ``collection_cover`` (only without outsourcing, not elastic,
+    and with finite capacities).
+
+    With no outsourcing every tonne of a year's supply enters a collection point (or a
+    site, where sources ship direct), so the capacity open that year must cover the supply
+    of the sources taking part. Implied by the rows above, but HiGHS does not derive it,
+    and its cover cuts need it: with it HiGHS proves OR-Library capa-8000 at the root node
+    (BENCHMARKS.md, issue 6).
+    """
+    m, years, cap_j = b.m, b.years, b.cap_j
+    receivers = [j for j in b.cps.index if any(b.in_total.get((j, t)) for t in years)]
+    direct_sites = sorted({str(k) for _i, k, _t in b.ship_index["source_site"]}) \
+        if b.has_sites else []
     finite = all(math.isfinite(cap_j[j]) for j in receivers) and all(
-        math.isfinite(cap) for k in direct_sites for _lv, cap in by_site[k])
-    if not outsourcing_allowed and not elastic and finite and (receivers or direct_sites):
-        supply_of_year: dict[int, list] = defaultdict(list)
-        for (i, t), tonnes in source_total.items():
-            supply_of_year[t].append((tonnes, m.source_active[i, t]))
+        math.isfinite(cap) for k in direct_sites for _lv, cap in b.by_site[k])
+    if b.outsourcing_allowed or b.elastic or not finite or not (receivers or direct_sites):
+        return
+    supply_of_year: dict[int, list] = defaultdict(list)
+    for (i, t), tonnes in b.source_total.items():
+        supply_of_year[t].append((tonnes, m.source_active[i, t]))
 
-        def collection_cover_rule(_, t):
-            capacity = linear_sum([m.open_collection_point[j, t] for j in receivers],
-                                  [cap_j[j] for j in receivers])
-            for k in direct_sites:
-                capacity = capacity + site_cap_expr(k, t)
-            return capacity >= sum(tonnes * active for tonnes, active in supply_of_year[t])
+    def collection_cover_rule(_, t):
+        capacity = linear_sum([m.open_collection_point[j, t] for j in receivers],
+                              [cap_j[j] for j in receivers])
+        for k in direct_sites:
+            capacity = capacity + b.site_cap_expr(k, t)
+        return capacity >= sum(tonnes * active for tonnes, active in supply_of_year[t])
 
-        m.collection_cover = pyo.Constraint([t for t in years if supply_of_year[t]],
-                                            rule=collection_cover_rule)
+    m.collection_cover = pyo.Constraint([t for t in years if supply_of_year[t]],
+                                        rule=collection_cover_rule)
 
-    if downstream:
-        for name, table, var_name in (
-            ("recycler", recyclers, "open_recycler"),
-            ("reuse", outlets, "open_reuse_outlet"),
-        ):
-            var = getattr(m, var_name)
-            caps = table["capacity_t_per_yr"].to_dict()
-            cap_sl = slack(f"{name}_capacity", [(f, t) for f in table.index for t in years])
 
-            def capacity_rule(_, f, t, var=var, caps=caps, cap_sl=cap_sl):
-                inflow = in_total.get((f, t), [])
-                if not inflow:
-                    return pyo.Constraint.Skip
-                rhs = caps[f] * var[f, t]
-                if cap_sl is not None:
-                    rhs = rhs + cap_sl[f, t]
-                return terms_sum(inflow) <= rhs
+def _create_downstream_capacity(b: _Build) -> None:
+    """recycler_capacity[r,t] -> ``recycler_capacity`` and reuse_capacity[u,t] ->
+    ``reuse_capacity`` (slacks ``slack_recycler_capacity``, ``slack_reuse_capacity``),
+    open[f,t] >= open[f,t-1] -> ``recycler_stays_open`` and ``reuse_stays_open``."""
+    m = b.m
+    for name, table, var_name in (
+        ("recycler", b.recyclers, "open_recycler"),
+        ("reuse", b.outlets, "open_reuse_outlet"),
+    ):
+        var = getattr(m, var_name)
+        caps = table["capacity_t_per_yr"].to_dict()
+        cap_sl = b.slack(f"{name}_capacity", b.facility_years(table))
 
-            m.add_component(
-                f"{name}_capacity",
-                pyo.Constraint([(f, t) for f in table.index for t in years], rule=capacity_rule),
-            )
-            m.add_component(
-                f"{name}_stays_open",
-                pyo.Constraint(
-                    [(f, t) for f in table.index for t in years[1:]],
-                    rule=lambda _, f, t, var=var: var[f, t] >= var[f, prev[t]],
-                ),
-            )
-        minimum = recyclers["min_contract_t_per_yr"].to_dict()
-        contract_keys = [(r, t) for r in recyclers.index for t in years if minimum[r] > 0]
-        contract_slack = slack("recycler_min_contract", contract_keys)
+        def capacity_rule(_, f, t, var=var, caps=caps, cap_sl=cap_sl):
+            inflow = b.in_total.get((f, t), [])
+            if not inflow:
+                return pyo.Constraint.Skip
+            rhs = caps[f] * var[f, t]
+            if cap_sl is not None:
+                rhs = rhs + cap_sl[f, t]
+            return _terms_sum(inflow) <= rhs
 
-        def contract_rule(_, r, t):
-            lhs = terms_sum(in_total.get((r, t), []))
-            if contract_slack is not None:
-                lhs = lhs + contract_slack[r, t]
-            return lhs >= minimum[r] * m.open_recycler[r, t]
+        m.add_component(
+            f"{name}_capacity",
+            pyo.Constraint(b.facility_years(table), rule=capacity_rule),
+        )
+        m.add_component(
+            f"{name}_stays_open",
+            pyo.Constraint(
+                b.facility_years(table, b.years[1:]),
+                rule=lambda _, f, t, var=var: var[f, t] >= var[f, b.prev[t]],
+            ),
+        )
 
-        m.recycler_min_contract = pyo.Constraint(contract_keys, rule=contract_rule)
 
-    # --- costs (also the objective) -----------------------------------------------------
-    emission_factor_t = par["emission_factor_kg_per_tkm"] / 1000.0  # tCO2e per t-km
-    carbon_price = par["carbon_price_cny_per_t"]
-    recycle_em = (case.chemistries["recycling_emissions_kg_per_t"] / 1000.0).to_dict()
-    emissions: dict[int, list[tuple[float, object]]] = defaultdict(list)
-    source_owner = case.sources["member_id"].to_dict()
-    owner_by_table = {id(t): _owners(t) for t in (case.sources, cps, sites, recyclers, outlets)}
+def _create_recycler_min_contract(b: _Build) -> None:
+    """recycler_min_contract[r,t] -> ``recycler_min_contract`` (slack
+    ``slack_recycler_min_contract``), for recyclers with a minimum contract."""
+    m = b.m
+    minimum = b.recyclers["min_contract_t_per_yr"].to_dict()
+    contract_keys = [(r, t) for r in b.recyclers.index for t in b.years if minimum[r] > 0]
+    contract_slack = b.slack("recycler_min_contract", contract_keys)
 
-    def _owner(table, fid) -> str:
-        return owner_by_table[id(table)][fid]
+    def contract_rule(_, r, t):
+        lhs = _terms_sum(b.in_total.get((r, t), []))
+        if contract_slack is not None:
+            lhs = lhs + contract_slack[r, t]
+        return lhs >= minimum[r] * m.open_recycler[r, t]
 
-    owner_tables = {
-        "source_collection": case.sources, "collection_site": cps, "source_site": case.sources,
-        "site_recycler": sites, "site_reuse": sites,
-    }
-    head_cost = {
-        "source_collection": ("handling", cps, "handling_cost_cny_per_t"),
-        "collection_site": ("processing", sites, "processing_cost_cny_per_t"),
-        "source_site": ("processing", sites, "processing_cost_cny_per_t"),
-        "site_recycler": ("processing", recyclers, "processing_cost_cny_per_t"),
-        "site_reuse": ("handling", outlets, "handling_cost_cny_per_t"),
-    }
-    revenue = {
-        "site_recycler": case.chemistries["recycling_revenue_cny_per_t"].to_dict(),
-        "site_reuse": case.chemistries["reuse_revenue_cny_per_t"].to_dict(),
-    }
+    m.recycler_min_contract = pyo.Constraint(contract_keys, rule=contract_rule)
+
+
+# --- costs (also the objective) ----------------------------------------------------------------
+
+#: The cost at the head of each leg: category, facility table (a _Build attribute), column.
+_HEAD_COST = {
+    "source_collection": ("handling", "cps", "handling_cost_cny_per_t"),
+    "collection_site": ("processing", "sites", "processing_cost_cny_per_t"),
+    "source_site": ("processing", "sites", "processing_cost_cny_per_t"),
+    "site_recycler": ("processing", "recyclers", "processing_cost_cny_per_t"),
+    "site_reuse": ("handling", "outlets", "handling_cost_cny_per_t"),
+}
+
+
+def _leg_costs(b: _Build, leg: str) -> tuple[dict[tuple[str, str], float], str,
+                                             pd.DataFrame, dict[str, float]]:
+    """An arc's km, and the category, facility table and rate of the cost at its head."""
+    arcs = b.data.arcs[leg]
+    km_of = dict(zip(zip(arcs["origin"], arcs["destination"]), arcs["km"]))
+    category, table_name, head_column = _HEAD_COST[leg]
+    head_table = getattr(b, table_name)
+    return km_of, category, head_table, head_table[head_column].to_dict()
+
+
+def _add_shipment_costs(b: _Build) -> None:
+    """The cost terms of y (transport, handling/processing at the head, carbon) and its
+    emission terms (no rows)."""
+    emission_factor_t = b.par["emission_factor_kg_per_tkm"] / 1000.0  # tCO2e per t-km
+    carbon_price = b.par["carbon_price_cny_per_t"]
+    terms, sources = b.terms, b.sources
     for leg in FIRST_LEGS:
-        if not ship_index[leg]:
+        if not b.ship_index[leg]:
             continue
-        km_of = dict(zip(zip(data.arcs[leg]["origin"], data.arcs[leg]["destination"]),
-                         data.arcs[leg]["km"]))
-        category, head_table, head_column = head_cost[leg]
-        head_rate = head_table[head_column].to_dict()
-        for key in ship_index[leg]:
+        km_of, category, head_table, head_rate = _leg_costs(b, leg)
+        for key in b.ship_index[leg]:
             i, d, t = key
-            v = ship[leg][key]
+            v = b.ship[leg][key]
             km = km_of[(i, d)]
-            mix = source_mix[(i, t)]
-            total_t = source_total[(i, t)]
-            transport = sum(tonnes * data.transport_cost(leg, p, km) for p, tonnes in mix.items())
+            mix = b.source_mix[(i, t)]
+            total_t = b.source_total[(i, t)]
+            transport = sum(tonnes * b.data.transport_cost(leg, p, km)
+                            for p, tonnes in mix.items())
             if transport:
-                terms[("transport", _owner(case.sources, i), t)].append((transport, v))
+                terms[("transport", b.owner(sources, i), t)].append((transport, v))
             if head_rate[d]:
-                terms[(category, _owner(head_table, d), t)].append((head_rate[d] * total_t, v))
+                terms[(category, b.owner(head_table, d), t)].append((head_rate[d] * total_t, v))
             if emission_factor_t and km:
-                emissions[t].append((emission_factor_t * km * total_t, v))
+                b.emissions[t].append((emission_factor_t * km * total_t, v))
                 if carbon_price:
-                    terms[("carbon", _owner(case.sources, i), t)].append(
+                    terms[("carbon", b.owner(sources, i), t)].append(
                         (carbon_price * emission_factor_t * km * total_t, v))
+
+
+def _add_flow_costs(b: _Build) -> None:
+    """The cost terms of x (transport, handling/processing at the head, revenue, carbon)
+    and its emission terms, recycling's included (no rows)."""
+    emission_factor_t = b.par["emission_factor_kg_per_tkm"] / 1000.0  # tCO2e per t-km
+    carbon_price = b.par["carbon_price_cny_per_t"]
+    chemistries, chem_of, terms = b.case.chemistries, b.chem_of, b.terms
+    recycle_em = (chemistries["recycling_emissions_kg_per_t"] / 1000.0).to_dict()
+    owner_tables = {"collection_site": b.cps, "site_recycler": b.sites, "site_reuse": b.sites}
+    revenue = {
+        "site_recycler": chemistries["recycling_revenue_cny_per_t"].to_dict(),
+        "site_reuse": chemistries["reuse_revenue_cny_per_t"].to_dict(),
+    }
     for leg in LATER_LEGS:
-        if not flow_index[leg]:
+        if not b.flow_index[leg]:
             continue
-        km_of = dict(zip(zip(data.arcs[leg]["origin"], data.arcs[leg]["destination"]),
-                         data.arcs[leg]["km"]))
-        category, head_table, head_column = head_cost[leg]
-        head_rate = head_table[head_column].to_dict()
+        km_of, category, head_table, head_rate = _leg_costs(b, leg)
         origin_table = owner_tables[leg]
-        var = flow[leg]
-        for key in flow_index[leg]:
+        var = b.flow[leg]
+        for key in b.flow_index[leg]:
             origin, destination, pid, t = key
             km = km_of[(origin, destination)]
             x = var[key]
-            transport = data.transport_cost(leg, pid, km)
+            transport = b.data.transport_cost(leg, pid, km)
             if transport:
-                terms[("transport", _owner(origin_table, origin), t)].append((transport, x))
+                terms[("transport", b.owner(origin_table, origin), t)].append((transport, x))
             if head_rate[destination]:
-                terms[(category, _owner(head_table, destination), t)].append(
+                terms[(category, b.owner(head_table, destination), t)].append(
                     (head_rate[destination], x))
             if leg in revenue and revenue[leg][chem_of[pid]]:
-                terms[("revenue", _owner(head_table, destination), t)].append(
+                terms[("revenue", b.owner(head_table, destination), t)].append(
                     (-revenue[leg][chem_of[pid]], x))
             if emission_factor_t and km:
-                emissions[t].append((emission_factor_t * km, x))
+                b.emissions[t].append((emission_factor_t * km, x))
                 if carbon_price:
-                    terms[("carbon", _owner(origin_table, origin), t)].append(
+                    terms[("carbon", b.owner(origin_table, origin), t)].append(
                         (carbon_price * emission_factor_t * km, x))
             if leg == "site_recycler" and recycle_em[chem_of[pid]]:
-                emissions[t].append((recycle_em[chem_of[pid]], x))
+                b.emissions[t].append((recycle_em[chem_of[pid]], x))
                 if carbon_price:
-                    terms[("carbon", _owner(recyclers, destination), t)].append(
+                    terms[("carbon", b.owner(b.recyclers, destination), t)].append(
                         (carbon_price * recycle_em[chem_of[pid]], x))
-    if outsourcing_allowed:
-        price = case.chemistries["outsourcing_cost_cny_per_t"].to_dict()
-        for (i, t) in source_years:
-            cost = sum(tonnes * price[chem_of[p]] for p, tonnes in source_mix[(i, t)].items())
-            if cost:
-                terms[("outsourcing", source_owner[i], t)].append(
-                    (cost, m.outsourced_share[i, t]))
-        for (j, p, t) in at_collection:
-            if price[chem_of[p]]:
-                terms[("outsourcing", _owner(cps, j), t)].append(
-                    (price[chem_of[p]], m.outsourced_at_collection[j, p, t]))
 
-    def facility_costs(table, var, keys):
-        for f in keys:
+
+def _add_outsourcing_costs(b: _Build) -> None:
+    """The cost terms of outsourced_share and out_j (no rows)."""
+    if not b.outsourcing_allowed:
+        return
+    price = b.case.chemistries["outsourcing_cost_cny_per_t"].to_dict()
+    source_owner = b.sources["member_id"].to_dict()
+    for (i, t) in b.source_years:
+        cost = sum(tonnes * price[b.chem_of[p]] for p, tonnes in b.source_mix[(i, t)].items())
+        if cost:
+            b.terms[("outsourcing", source_owner[i], t)].append(
+                (cost, b.m.outsourced_share[i, t]))
+    for (j, p, t) in b.at_collection:
+        if price[b.chem_of[p]]:
+            b.terms[("outsourcing", b.owner(b.cps, j), t)].append(
+                (price[b.chem_of[p]], b.m.outsourced_at_collection[j, p, t]))
+
+
+def _add_facility_costs(b: _Build) -> None:
+    """The opening and fixed cost terms of open[f,t], site_level, and site_open and
+    site_size (no rows)."""
+    m, terms, sites, years = b.m, b.terms, b.sites, b.years
+
+    def facility_costs(table: pd.DataFrame, var: Any) -> None:
+        for f in table.index:
             capex = float(table.at[f, "annual_capex_cny"])
             fixed = float(table.at[f, "fixed_cost_cny_per_yr"])
-            owner = _owner(table, f)
+            owner = b.owner(table, f)
             for t in years:
                 if capex:
                     terms[("opening", owner, t)].append((capex, var[f, t]))
                 if fixed:
                     terms[("fixed", owner, t)].append((fixed, var[f, t]))
 
-    facility_costs(cps, m.open_collection_point, cps.index)
-    if downstream:
-        facility_costs(recyclers, m.open_recycler, recyclers.index)
-        facility_costs(outlets, m.open_reuse_outlet, outlets.index)
+    facility_costs(b.cps, m.open_collection_point)
+    if b.downstream:
+        facility_costs(b.recyclers, m.open_recycler)
+        facility_costs(b.outlets, m.open_reuse_outlet)
+    levels = b.data.levels
     for k, lv, capex, fixed in zip(levels["dismantling_site_id"], levels["level"],
                                    levels["annual_capex_cny"], levels["fixed_cost_cny_per_yr"]):
-        if continuous:
+        if b.continuous:
             break
-        owner = _owner(sites, k)
+        owner = b.owner(sites, k)
         for t in years:
             if capex:
                 terms[("opening", owner, t)].append((float(capex), m.site_level[k, lv, t]))
             if fixed:
                 terms[("fixed", owner, t)].append((float(fixed), m.site_level[k, lv, t]))
-    for k, size in sizing.items():
-        owner = _owner(sites, k)
+    for k, size in b.sizing.items():
+        owner = b.owner(sites, k)
         for t in years:
             for category, intercept, slope in (
                     ("opening", size.capex_intercept_cny, size.capex_cny_per_t),
@@ -690,61 +930,84 @@ def build_model(case: Case | NetworkData, *, elastic: bool = False) -> NetworkMo
                 if slope:
                     terms[(category, owner, t)].append((slope, m.site_size[k, t]))
 
-    # policy constraints
-    target = par["collection_rate_target"]
-    if target > 0 and outsourcing_allowed:
-        rate_slack = slack("collection_rate", years)
-        total = defaultdict(float)
-        by_year: dict[int, list] = defaultdict(list)
-        for (i, t) in source_years:
-            total[t] += source_total[(i, t)]
-            by_year[t].append((source_total[(i, t)], m.outsourced_share[i, t]))
-        for (j, p, t) in at_collection:
-            by_year[t].append((1.0, m.outsourced_at_collection[j, p, t]))
 
-        def rate_rule(_, t):
-            lhs = terms_sum(by_year[t])
-            if rate_slack is not None:
-                lhs = lhs - rate_slack[t]
-            return lhs <= (1 - target) * total[t]
+# --- rows: policy ------------------------------------------------------------------------------
 
-        m.collection_rate = pyo.Constraint([t for t in years if by_year[t]], rule=rate_rule)
-    cap = par["emissions_cap_t_per_yr"]
-    if math.isfinite(cap):
-        em_slack = slack("emissions_cap", years)
-        m.emissions_cap = pyo.Constraint(
-            years,
-            rule=lambda _, t: terms_sum(emissions[t])
-            - (em_slack[t] if em_slack is not None else 0) <= cap,
-        )
-    budget = par["opening_budget_cny"]
-    if math.isfinite(budget):
-        budget_slack = slack("opening_budget", [0])
-        opening = [(c, v) for (cat, _o, _t), pairs in terms.items() if cat == "opening"
-                   for c, v in pairs if id(v) not in existing_vars]
-        m.opening_budget = pyo.Constraint(
-            expr=sum(c * v for c, v in opening)
-            - (budget_slack[0] if budget_slack is not None else 0) <= budget
-        )
+def _create_collection_rate(b: _Build) -> None:
+    """collection_rate[t] -> ``collection_rate`` (slack ``slack_collection_rate``), with a
+    target and outsourcing."""
+    target = b.par["collection_rate_target"]
+    if not (target > 0 and b.outsourcing_allowed):
+        return
+    m = b.m
+    rate_slack = b.slack("collection_rate", b.years)
+    total: dict[int, float] = defaultdict(float)
+    by_year: dict[int, list] = defaultdict(list)
+    for (i, t) in b.source_years:
+        total[t] += b.source_total[(i, t)]
+        by_year[t].append((b.source_total[(i, t)], m.outsourced_share[i, t]))
+    for (j, p, t) in b.at_collection:
+        by_year[t].append((1.0, m.outsourced_at_collection[j, p, t]))
 
-    nm.cost_terms = dict(terms)
-    nm.source_mix = dict(source_mix)
-    nm.existing_vars = existing_vars
-    nm.emission_terms = dict(emissions)
+    def rate_rule(_, t):
+        lhs = _terms_sum(by_year[t])
+        if rate_slack is not None:
+            lhs = lhs - rate_slack[t]
+        return lhs <= (1 - target) * total[t]
+
+    m.collection_rate = pyo.Constraint([t for t in b.years if by_year[t]], rule=rate_rule)
+
+
+def _create_emissions_cap(b: _Build) -> None:
+    """emissions_cap[t] -> ``emissions_cap`` (slack ``slack_emissions_cap``), if finite."""
+    cap = b.par["emissions_cap_t_per_yr"]
+    if not math.isfinite(cap):
+        return
+    em_slack = b.slack("emissions_cap", b.years)
+    b.m.emissions_cap = pyo.Constraint(
+        b.years,
+        rule=lambda _, t: _terms_sum(b.emissions[t])
+        - (em_slack[t] if em_slack is not None else 0) <= cap,
+    )
+
+
+def _create_opening_budget(b: _Build) -> None:
+    """opening_budget -> ``opening_budget`` (slack ``slack_opening_budget``), if finite:
+    the undiscounted opening costs of facilities that do not exist yet."""
+    budget = b.par["opening_budget_cny"]
+    if not math.isfinite(budget):
+        return
+    budget_slack = b.slack("opening_budget", [0])
+    opening = [(c, v) for (cat, _o, _t), pairs in b.terms.items() if cat == "opening"
+               for c, v in pairs if id(v) not in b.existing_vars]
+    b.m.opening_budget = pyo.Constraint(
+        expr=sum(c * v for c, v in opening)
+        - (budget_slack[0] if budget_slack is not None else 0) <= budget
+    )
+
+
+def _create_objective(b: _Build) -> None:
+    """The objective -> ``total_cost``: the discounted cost terms (plus the penalised
+    slacks of the elastic model); hands the terms to the NetworkModel."""
+    nm = b.nm
+    nm.cost_terms = dict(b.terms)
+    nm.source_mix = dict(b.source_mix)
+    nm.existing_vars = b.existing_vars
+    nm.emission_terms = dict(b.emissions)
     coefficient_of: dict[int, float] = defaultdict(float)
     var_of: dict[int, object] = {}
-    for (_cat, _o, t), pairs in terms.items():
-        weight = data.discount[t]
+    for (_cat, _o, t), pairs in b.terms.items():
+        weight = b.data.discount[t]
         for c, v in pairs:
             coefficient_of[id(v)] += weight * c
             var_of[id(v)] = v
     objective = linear_sum([var_of[k] for k in coefficient_of], list(coefficient_of.values()))
-    if elastic:
+    if b.elastic:
         # Unserved supply costs more than missing capacity, so that where capacity is
         # what is short, the explanation names the capacity.
+        slacks: dict[str, Any] = nm.slacks
         objective = objective + ELASTIC_PENALTY * sum(
             SLACK_WEIGHT.get(name, 1.0) * pyo.quicksum(var.values())
-            for name, var in nm.slacks.items()
+            for name, var in slacks.items()
         )
-    m.total_cost = pyo.Objective(expr=objective, sense=pyo.minimize)
-    return nm
+    b.m.total_cost = pyo.Objective(expr=objective, sense=pyo.minimize)

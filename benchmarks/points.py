@@ -52,11 +52,11 @@ def one_year(case, year: int, time_limit: float, whole_year: bool, threads: int)
     persistent.set_instance(m)
     clock = time.perf_counter()
     relaxation = run_solver(nm, threads=threads, persistent=persistent)
-    rows = [("the year's relaxation (a bound)", relaxation["objective"], "",
+    rows = [("the year's relaxation (a bound)", relaxation.objective, "",
              time.perf_counter() - clock)]
     relaxed = {"capacity": heuristic._relaxed_capacity(nm),
                "openings": heuristic._relaxed_openings(nm),
-               "covering": heuristic._covering_points(nm)}
+               "covering": heuristic.covering_points(nm)}
     for v in binaries:
         v.domain = pyo.Binary
     persistent.update_variables(binaries)
@@ -71,7 +71,7 @@ def one_year(case, year: int, time_limit: float, whole_year: bool, threads: int)
         count = sum(1 for key in points if key[0] == "open_collection_point")
         rows.append((name, objective, str(count), time.perf_counter() - clock))
     clock = time.perf_counter()
-    chosen = heuristic._year_points(nm, relaxed, time_limit, persistent, threads)
+    chosen = heuristic.year_points(nm, relaxed, time_limit, persistent, threads)
     rows.append((f"MIP over the points, {time_limit:.0f} s", chosen["objective"],
                  str(len(chosen["points"])), time.perf_counter() - clock))
     if whole_year and chosen["points"]:
@@ -81,7 +81,7 @@ def one_year(case, year: int, time_limit: float, whole_year: bool, threads: int)
         result = run_solver(nm, time_limit=2 * time_limit, threads=threads,
                             persistent=persistent, start=start)
         rows.append((f"whole year's MIP from it, {2 * time_limit:.0f} s (bound "
-                     f"{_millions(result['bound'])})", result["objective"], "",
+                     f"{_millions(result.bound)})", result.objective, "",
                      time.perf_counter() - clock))
     print(f"\n| {year}, collection points | CNY M | points | s |\n|---|---:|---:|---:|")
     for name, objective, count, seconds in rows:

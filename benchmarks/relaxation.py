@@ -62,13 +62,13 @@ def main() -> None:
                 whole = run_solver(nm, threads=args.threads, persistent=persistent,
                                    options={"solver": method})
                 seconds.append(time.perf_counter() - clock)
-                optima.append(whole["objective"])
+                optima.append(whole.objective)
             nm, persistent = relaxed(path, capacity)
             clock = time.perf_counter()
             lazy = relax_with_lazy_links(nm, persistent, threads=args.threads, method="ipm")
             seconds.append(time.perf_counter() - clock)
-            same = all(abs(lazy["objective"] - o) <= 1e-7 * abs(o) for o in optima)
-            added, total = lazy["link_rows"]
+            same = all(abs(lazy.objective - o) <= 1e-7 * abs(o) for o in optima)
+            added, total = lazy.stats["link_rows"]
             print(f"| {instance}-{capacity:g} | {seconds[0]:.1f} | {seconds[1]:.1f} | "
                   f"{seconds[2]:.1f} | {lazy['objective']:,.2f} | {'yes' if same else 'NO'} | "
                   f"{added:,} of {total:,} | {lazy['rounds']} |", flush=True)

@@ -41,10 +41,10 @@ def main() -> None:
     case = netopt.load_case(args.case)
 
     rows = []
-    applies = solve_module._year_by_year_applies
+    applies = solve_module.year_by_year_applies
     for label, year_by_year in (("LP rounding, then HiGHS", False),
                                 ("year by year and LP rounding, then HiGHS", True)):
-        solve_module._year_by_year_applies = applies if year_by_year else (
+        solve_module.year_by_year_applies = applies if year_by_year else (
             lambda _case, _rows: False)
         start = time.perf_counter()
         plan = netopt.solve(case, time_limit=args.time_limit, threads=args.threads)
@@ -53,7 +53,7 @@ def main() -> None:
         rows.append((label, total, plan.timings.get("year_by_year_s", 0.0),
                      plan.timings.get("heuristic_s", 0.0), starting.get("method", "-"),
                      plan.objective, plan.bound, plan.gap))
-    solve_module._year_by_year_applies = applies
+    solve_module.year_by_year_applies = applies
     print(f"time limit {args.time_limit:g} s, {args.threads} threads\n")
     print("| run | total s | year by year s | LP rounding s | start taken | objective CNY "
           "| bound CNY | gap |")

@@ -47,7 +47,7 @@ def relaxation_bound(case, threads: int) -> tuple[float, float]:
     for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     result = run_solver(nm, threads=threads)
-    return result["objective"], time.perf_counter() - start
+    return result.objective, time.perf_counter() - start
 
 
 def main() -> None:
@@ -85,8 +85,8 @@ def main() -> None:
             nm = build_model(prepare(alone))
             solved = run_solver(nm, time_limit=args.time_limit, threads=args.threads,
                                 mip_gap=args.year_gap)
-            print(f"| {year} | {relaxed:,.0f} | {relax_s:.1f} | {solved['status']} | "
-                  f"{solved['objective']:,.0f} | {solved['bound']:,.0f} | "
+            print(f"| {year} | {relaxed:,.0f} | {relax_s:.1f} | {solved.status} | "
+                  f"{solved.objective:,.0f} | {solved.bound:,.0f} | "
                   f"{time.perf_counter() - start:.1f} |")
             if args.where:
                 best = {v.name: round(v.value) for v in binaries(nm.model)}
@@ -97,7 +97,7 @@ def main() -> None:
                             v.fix(best[v.name])
                         else:
                             v.domain = pyo.UnitInterval
-                    value = run_solver(fixed, threads=args.threads)["objective"]
+                    value = run_solver(fixed, threads=args.threads).objective
                     print(f"|   relaxed with the best plan's {group} fixed | {value:,.0f} "
                           "| | | | | |")
         return

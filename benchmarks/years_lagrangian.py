@@ -72,7 +72,7 @@ def years_bound(case: netopt.Case, price: dict, gap: float) -> float:
         model.total_cost.deactivate()
         model.priced_cost = pyo.Objective(expr=model.total_cost.expr + linear_sum(
             [v for v, _p in terms], [p for _v, p in terms]))
-        total += factors[t] * run_solver(nm, mip_gap=gap, threads=1)["bound"]
+        total += factors[t] * run_solver(nm, mip_gap=gap, threads=1).bound
     return total
 
 

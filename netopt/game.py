@@ -147,8 +147,8 @@ class CoalitionSolver:
         else:
             self.opt_update(changed)
             result = run_solver(self.nm, **self.options, persistent=self.opt)
-        return {"coalition": sorted(members), "cost_cny": result["objective"],
-                "status": result["status"], "bound_cny": result["bound"], "gap": result["gap"],
+        return {"coalition": sorted(members), "cost_cny": result.objective,
+                "status": str(result.status), "bound_cny": result.bound, "gap": result.gap,
                 "seconds": time.perf_counter() - start}
 
     def solve_apart(self, members: set[str]) -> dict[str, Any]:
@@ -157,7 +157,7 @@ class CoalitionSolver:
         start = time.perf_counter()
         plan = solve(coalition_case(self.case, members), explain=False, **self.options)
         return {"coalition": sorted(members), "cost_cny": plan.objective,
-                "status": plan.status, "bound_cny": plan.bound, "gap": plan.gap,
+                "status": str(plan.status), "bound_cny": plan.bound, "gap": plan.gap,
                 "seconds": time.perf_counter() - start, "method": "years"}
 
     def opt_update(self, changed: list) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,12 +29,22 @@ import pandas as pd
 
 from netopt.files import jsonable, write_folder_atomically
 
-#: Plan.status values.
-OPTIMAL = "optimal"
-TIME_LIMIT = "time_limit"  # stopped by the time limit with a feasible plan
-INFEASIBLE = "infeasible"
-NO_SOLUTION = "no_solution"  # stopped (time limit, interrupt) before any feasible plan
-INTERRUPTED = "interrupted"  # stopped by the user with a feasible plan
+
+class Status(StrEnum):
+    """How a solve ended: a Plan's ``status`` (each equal to its string, e.g. "optimal")."""
+
+    OPTIMAL = "optimal"
+    TIME_LIMIT = "time_limit"  # stopped by the time limit with a feasible plan
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"  # stopped (time limit, interrupt) before any feasible plan
+    INTERRUPTED = "interrupted"  # stopped by the user with a feasible plan
+
+
+OPTIMAL = Status.OPTIMAL
+TIME_LIMIT = Status.TIME_LIMIT
+INFEASIBLE = Status.INFEASIBLE
+NO_SOLUTION = Status.NO_SOLUTION
+INTERRUPTED = Status.INTERRUPTED
 
 TABLES = ("sites", "sources", "flows", "outsourced", "costs", "kpis")
 SOURCE_COLUMNS = ["id", "name", "kind", "member", "lat", "lon", "year", "supply_t",

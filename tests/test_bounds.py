@@ -12,8 +12,9 @@ import netopt
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
 from netopt.model.bounds import year_relaxation_bound
-from netopt.model.solve import _with_year_bound
-from netopt.plan import relative_gap
+from netopt.model.highs import SolveResult
+from netopt.model.solve import with_year_bound
+from netopt.plan import TIME_LIMIT, relative_gap
 from tests.strategies import case_tables
 
 EXACT = {"mip_gap": 1e-9}
@@ -76,29 +77,30 @@ def test_an_infeasible_year_makes_the_bound_infinite():
 def test_year_bound_raises_a_weak_search_bound_and_proves_the_plan():
     """A search stopped by its time limit at 14,000 with a bound of 0 (the state a hard
     case is left in): the year-by-year bound, 14,000, proves the plan optimal."""
-    stopped = {"status": "time_limit", "termination": "maxTimeLimit", "objective": 14000.0,
-               "bound": 0.0, "gap": relative_gap(14000.0, 0.0)}
-    result, record = _with_year_bound(growth(), stopped, 60.0, mip_gap=1e-4, threads=None,
+    stopped = SolveResult(TIME_LIMIT, "maxTimeLimit", 14000.0, 0.0,
+                          relative_gap(14000.0, 0.0))
+    result, record = with_year_bound(growth(), stopped, 60.0, mip_gap=1e-4, threads=None,
                                       progress=None)
-    assert result["bound"] == pytest.approx(14000.0)
-    assert result["gap"] == pytest.approx(0.0, abs=1e-9)
-    assert result["status"] == "optimal"
+    assert result.bound == pytest.approx(14000.0)
+    assert result.gap == pytest.approx(0.0, abs=1e-9)
+    assert result.status == "optimal"
     assert record["search_bound_cny"] == 0.0
     assert record["bound_cny"] == pytest.approx(14000.0)
     assert record["year_mip_gap"] == 0.01  # a tenth of the plan's gap (100 %), at most 1 %
 
     # on the shrinking case the plan (16,000) is left 12.5 % above the bound, not proven
-    stopped = dict(stopped, objective=16000.0, gap=relative_gap(16000.0, 0.0))
-    result, _ = _with_year_bound(shrinking(), stopped, 60.0, mip_gap=1e-4, threads=None,
+    stopped = stopped.but(objective=16000.0)
+    result, _ = with_year_bound(shrinking(), stopped, 60.0, mip_gap=1e-4, threads=None,
                                  progress=None)
-    assert result["status"] == "time_limit"
-    assert result["gap"] == pytest.approx(2000.0 / 16000.0)
+    assert result.status == "time_limit"
+    assert result.gap == pytest.approx(2000.0 / 16000.0)
 
     # a stronger search bound is kept
-    strong = dict(stopped, bound=15000.0, gap=relative_gap(16000.0, 15000.0))
-    result, _ = _with_year_bound(shrinking(), strong, 60.0, mip_gap=1e-4, threads=None,
+    strong = stopped.but(bound=15000.0)
+    assert strong.gap == pytest.approx(relative_gap(16000.0, 15000.0))
+    result, _ = with_year_bound(shrinking(), strong, 60.0, mip_gap=1e-4, threads=None,
                                  progress=None)
-    assert result["bound"] == 15000.0
+    assert result.bound == 15000.0
 
 
 def test_solve_reports_the_year_bound():

@@ -21,7 +21,7 @@ from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
 from netopt.model.network import prepare
-from netopt.model.solve import _year_by_year_applies
+from netopt.model.solve import year_by_year_applies
 from tests.strategies import case_tables
 
 EXACT = {"mip_gap": 1e-9}
@@ -166,11 +166,11 @@ def test_year_by_year_has_no_plan_when_a_year_is_infeasible():
 
 
 def test_an_opening_budget_over_all_years_or_a_large_model_turns_it_off():
-    assert _year_by_year_applies(growth(), rows=20)
-    assert not _year_by_year_applies(growth().replace(parameters={
+    assert year_by_year_applies(growth(), rows=20)
+    assert not year_by_year_applies(growth().replace(parameters={
         "opening_budget_cny": 1e6}), rows=20)
-    assert not _year_by_year_applies(netopt.load_case(data_path("tiny/basic")), rows=20)
-    assert not _year_by_year_applies(growth(), rows=solve_module.YEAR_BY_YEAR_MAX_ROWS + 1)
+    assert not year_by_year_applies(netopt.load_case(data_path("tiny/basic")), rows=20)
+    assert not year_by_year_applies(growth(), rows=solve_module.YEAR_BY_YEAR_MAX_ROWS + 1)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,7 +11,7 @@ import netopt
 from netopt.datasets import data_path
 from netopt.model.build import build_model
 from netopt.model.heuristic import lp_rounding, round_levels
-from netopt.model.highs import load_values
+from netopt.model.highs import SolveResult, load_values
 from netopt.model.network import prepare
 from tests.invariants import check_plan
 from tests.strategies import case_tables
@@ -142,10 +142,10 @@ def test_persistent_solver_forgets_an_earlier_time_limit():
     _case, nm = growth_model()
     persistent = SolverFactory("highs")
     stopped = run_solver(nm, persistent=persistent, time_limit=0.0, options={"solver": "ipm"})
-    assert stopped["status"] != "optimal"
+    assert stopped.status != "optimal"
     result = run_solver(nm, persistent=persistent, mip_gap=0.0)
-    assert result["status"] == "optimal"
-    assert result["objective"] == pytest.approx(14000.0)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(14000.0)
     method = persistent._solver_model.getOptionValue("solver")
     assert (method[-1] if isinstance(method, tuple) else method) == "choose"
 
@@ -177,15 +177,17 @@ def test_solver_options_reach_highs():
 ])
 def test_search_result_completed_by_the_starting_plan(search, expected):
     """Worked by hand: rounded plan -100 CNY, relaxation bound -150 CNY."""
-    from netopt.model.solve import _with_starting_plan
+    from netopt.model.solve import with_starting_plan
 
     rounded = {"objective": -100.0, "bound": -150.0, "values": {}}
-    result, take = _with_starting_plan({**search, "termination": "x", "gap": 0.0}, rounded)
+    result, take = with_starting_plan(SolveResult(**search, termination="x", gap=0.0),
+                                      rounded)
     assert take == expected["take"]
-    for key in ("status", "objective", "bound"):
-        assert result[key] == pytest.approx(expected[key])
-    assert result["gap"] == pytest.approx(abs(expected["objective"] - expected["bound"])
-                                          / abs(expected["objective"]))
+    assert result.status == expected["status"]
+    for key in ("objective", "bound"):
+        assert getattr(result, key) == pytest.approx(expected[key])
+    assert result.gap == pytest.approx(abs(expected["objective"] - expected["bound"])
+                                       / abs(expected["objective"]))
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -249,10 +251,10 @@ def test_relaxation_by_year_bounds_the_whole_relaxation(tables):
     for v in binaries(nm.model):
         v.domain = pyo.UnitInterval
     whole = run_solver(nm)
-    if whole["status"] == "infeasible":
+    if whole.status == "infeasible":
         return
-    assert whole["status"] == "optimal" and by_year is not None
-    assert by_year["bound"] <= whole["objective"] + 1e-6 * max(1.0, abs(whole["objective"]))
+    assert whole.status == "optimal" and by_year is not None
+    assert by_year["bound"] <= whole.objective + 1e-6 * max(1.0, abs(whole.objective))
 
 
 @pytest.mark.parametrize("s2_ships,expected", [
@@ -264,7 +266,7 @@ def test_relaxation_by_year_bounds_the_whole_relaxation(tables):
 def test_cover_rule_by_hand(s2_ships, expected):
     """The "cover" rule on relaxed values set by hand (tiny/basic, one year): c1 opened
     0.8 (at least 0.7: kept), c2 0.3; s1 ships everything through c1."""
-    from netopt.model.heuristic import _covering_points
+    from netopt.model.heuristic import covering_points
 
     nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
     m = nm.model
@@ -276,7 +278,7 @@ def test_cover_rule_by_hand(s2_ships, expected):
     m.ship_source_collection["s1", "c1", year].set_value(1.0)
     for point, share in s2_ships.items():
         m.ship_source_collection["s2", point, year].set_value(share)
-    assert _covering_points(nm) == {("open_collection_point", j, year) for j in expected}
+    assert covering_points(nm) == {("open_collection_point", j, year) for j in expected}
 
 
 def test_relaxation_by_year_without_a_main_guard(tmp_path):
@@ -336,13 +338,13 @@ def test_points_mip_by_hand():
     (CNY 8,500), the MIP only c1, where s2 ships 10 km (8,000: the README's optimum)."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    from netopt.model.heuristic import _year_points
+    from netopt.model.heuristic import year_points
 
     nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
     (year,) = nm.data.years
     both = {("open_collection_point", j, year) for j in ("c1", "c2")}
     relaxed = {"capacity": {("d1", year): 500.0}, "openings": both, "covering": both}
-    chosen = _year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1)
+    chosen = year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1)
     assert chosen["points"] == {("open_collection_point", "c1", year)}
     assert chosen["objective"] == pytest.approx(8000.0)
 
@@ -365,13 +367,13 @@ def test_points_mip_keeps_to_the_allowed_points():
     8,500 CNY)."""
     from pyomo.contrib.solver.common.factory import SolverFactory
 
-    from netopt.model.heuristic import _year_points
+    from netopt.model.heuristic import year_points
 
     nm = build_model(prepare(netopt.load_case(data_path("tiny/basic"))))
     (year,) = nm.data.years
     both = {("open_collection_point", j, year) for j in ("c1", "c2")}
     relaxed = {"capacity": {("d1", year): 500.0}, "openings": both, "covering": both}
-    chosen = _year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1,
+    chosen = year_points(nm, relaxed, 60.0, SolverFactory("highs"), threads=1,
                           allowed={"c2"})
     assert chosen["points"] == {("open_collection_point", "c2", year)}
     assert chosen["objective"] == pytest.approx(8500.0)
@@ -416,7 +418,7 @@ def test_ctrl_c_in_a_points_mip_stops_the_relaxation_by_year(monkeypatch):
         year_nm.interrupted = True
         return {"points": set(), "objective": float("nan")}
 
-    monkeypatch.setattr(heuristic_module, "_year_points", interrupted)
+    monkeypatch.setattr(heuristic_module, "year_points", interrupted)
     _case, nm = growth_model(decoy=False)
     assert heuristic_module.relaxation_by_year(nm, points_seconds=30.0) is None
     assert nm.interrupted

@@ -101,7 +101,7 @@ for v in binaries(nm.model):
 threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 result = run_solver(nm, threads=1, options={"solver": "simplex"},
                     finish_on_interrupt=sys.argv[2] == "finish")
-print("RESULT", result["status"], result["objective"], nm.interrupted, flush=True)
+print("RESULT", result.status, result.objective, nm.interrupted, flush=True)
 """
 
 

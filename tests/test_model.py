@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -366,7 +368,7 @@ def test_capacity_cover_by_hand():
     from netopt.model.solve import run_solver
 
     persistent = SolverFactory("highs")
-    assert run_solver(nm, persistent=persistent)["objective"] == pytest.approx(8000.0)
+    assert run_solver(nm, persistent=persistent).objective == pytest.approx(8000.0)
     m.source_active["s2", 2026] = 0.0
     assert pyo.value(row.lower) == pytest.approx(100.0)
     persistent.update_parameters()
@@ -374,8 +376,8 @@ def test_capacity_cover_by_hand():
     assert 100.0 in highs_lower and 150.0 not in highs_lower
     alone = build_model(prepare(case.replace(parameters={"allow_outsourcing": False})))
     alone.model.source_active["s2", 2026] = 0.0
-    assert run_solver(nm, persistent=persistent)["objective"] == pytest.approx(
-        run_solver(alone)["objective"])
+    assert run_solver(nm, persistent=persistent).objective == pytest.approx(
+        run_solver(alone).objective)
     assert not hasattr(build_model(prepare(case)).model, "collection_cover")
     assert not hasattr(build_model(prepare(case.replace(
         parameters={"allow_outsourcing": False})), elastic=True).model, "collection_cover")
@@ -397,7 +399,7 @@ def test_relaxation_counts_a_site_only_up_to_the_supply_that_reaches_it():
     case = netopt.load_case(data_path("tiny/basic"))
     nm = build_model(prepare(case))
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(nm.model)
-    assert run_solver(nm)["objective"] == pytest.approx(8000.0)
+    assert run_solver(nm).objective == pytest.approx(8000.0)
     assert pyo.value(nm.model.site_level["d1", "L1", 2026]) == pytest.approx(1.0)
 
 
@@ -439,11 +441,18 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
     monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
     # the LP rounding's path (a multi-year model would take its years apart first)
     monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
-    # the rounded plan is proven by its relaxation here: make the search run all the same
-    monkeypatch.setattr(solve_module, "_proven_by_relaxation", lambda *args: False)
+    # the rounded plan is proven by its relaxation here: hide its bound, so that the
+    # search runs all the same
+    real_rounding = solve_module.lp_rounding
+
+    def unproven(*args, **kwargs):
+        rounded = real_rounding(*args, **kwargs)
+        return {**rounded, "bound": -math.inf}
+
+    monkeypatch.setattr(solve_module, "lp_rounding", unproven)
     import netopt.model.highs as highs_module
 
-    real_solve, real_run = highs_module._solve_interruptibly, solve_module.run_solver
+    real_solve, real_run = highs_module.solve_interruptibly, solve_module.run_solver
 
     def slow(*args, **kwargs):
         time.sleep(0.5)
@@ -455,7 +464,7 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
         calls.append((time.perf_counter() - clock, kwargs.get("time_limit"), nm))
         return real_run(nm, **kwargs)
 
-    monkeypatch.setattr(highs_module, "_solve_interruptibly", slow)
+    monkeypatch.setattr(highs_module, "solve_interruptibly", slow)
     monkeypatch.setattr(solve_module, "run_solver", spy)
     case = netopt.load_case(data_path("tiny/growth"))
     clock = time.perf_counter()

@@ -60,16 +60,16 @@ def test_lazy_links_reach_the_whole_relaxation_on_cap41(monkeypatch, seed,
     whole = whole_relaxation(case)
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, threads=1)
-    assert lazy["status"] == "optimal" and whole["status"] == "optimal"
-    assert lazy["objective"] == pytest.approx(whole["objective"], rel=1e-7)
-    assert lazy["bound"] == lazy["objective"]
-    added, total = lazy["link_rows"]
+    assert lazy.status == "optimal" and whole.status == "optimal"
+    assert lazy.objective == pytest.approx(whole.objective, rel=1e-7)
+    assert lazy.bound == lazy.objective
+    added, total = lazy.stats["link_rows"]
     assert total == 800 and added < total
     assert linking_rows_hold(nm)
     # the loaded values are the relaxation's: their cost is its objective
-    assert pyo.value(nm.model.total_cost) == pytest.approx(lazy["objective"], rel=1e-7)
+    assert pyo.value(nm.model.total_cost) == pytest.approx(lazy.objective, rel=1e-7)
     if seed == 1 and expand == 0:
-        assert lazy["rounds"] > 1
+        assert lazy.stats["rounds"] > 1
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,12 +88,12 @@ def test_lazy_links_reach_the_whole_relaxation(tables):
         lazy = relax_with_lazy_links(nm, persistent, threads=1)
     finally:
         relaxation_module.SEED_LINKS, relaxation_module.EXPAND_LINKS = seed, expand
-    if whole["status"] == "infeasible":
-        assert lazy["status"] == "infeasible"
+    if whole.status == "infeasible":
+        assert lazy.status == "infeasible"
         return
-    assert lazy["status"] == "optimal"
-    scale = max(1.0, abs(whole["objective"]))
-    assert abs(lazy["objective"] - whole["objective"]) <= 1e-6 * scale
+    assert lazy.status == "optimal"
+    scale = max(1.0, abs(whole.objective))
+    assert abs(lazy.objective - whole.objective) <= 1e-6 * scale
     assert linking_rows_hold(nm)
 
 
@@ -105,9 +105,9 @@ def test_lazy_links_with_sites_by_hand(monkeypatch):
     case = netopt.load_case(data_path("tiny/growth"))
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, threads=1)
-    assert lazy["status"] == "optimal"
-    assert lazy["objective"] <= 14_000 + 1e-6
-    assert lazy["objective"] == pytest.approx(whole_relaxation(case)["objective"], rel=1e-9)
+    assert lazy.status == "optimal"
+    assert lazy.objective <= 14_000 + 1e-6
+    assert lazy.objective == pytest.approx(whole_relaxation(case).objective, rel=1e-9)
     assert linking_rows_hold(nm)
 
 
@@ -116,5 +116,5 @@ def test_lazy_links_out_of_time():
     case = orlib.read_capacitated(ORLIB / "cap" / "cap41.txt")
     nm, persistent = relaxed_model(case)
     lazy = relax_with_lazy_links(nm, persistent, time_limit=0.0)
-    assert lazy["status"] == "time_limit" and lazy["rounds"] == 0
+    assert lazy.status == "time_limit" and lazy.stats["rounds"] == 0
     assert all(v.value is None for v in binaries(nm.model))

@@ -11,16 +11,12 @@ levels are what makes the MIP hard: the relaxation of the whole model buys each 
 exactly the capacity it uses, while the year-by-year bound pays for whole levels in
 every year and gives up only the link between the years. Each year is a MIP about a
 tenth of the whole, and HiGHS's search proves far more on ten small trees than on one
-large one. On the default China case (BENCHMARKS.md, ``benchmarks/year_bound.py``) the
-relaxation's bound was CNY -1.66 bn (-1.60 bn since a site's capacity counts only up to
-the supply that can reach it); two years side by side for 300 s in all give -1.53 bn,
-and one after another with 60 s each -1.48 bn, against a best plan of -1.37 bn.
+large one (BENCHMARKS.md, 'A stronger bound: each year on its own').
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +24,7 @@ import pandas as pd
 
 from netopt.case import Case
 from netopt.model.build import build_model
-from netopt.model.highs import run_solver
+from netopt.model.highs import Budget, run_solver
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import INFEASIBLE
 from netopt.pool import local_pool
@@ -52,22 +48,22 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
                 mip_gap: float, threads: int | None) -> dict[str, Any]:
     """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
     or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``."""
-    clock = time.perf_counter()
+    watch = Budget()
     nm = build_model(prepare(year_case(case, year)))
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
-    if result["status"] == INFEASIBLE:
+    if result.status == INFEASIBLE:
         bound = math.inf
     else:
-        bound = result["bound"] if math.isfinite(result["bound"]) else -math.inf
-    return {"year": year, "discount_factor": weight, "status": result["status"],
-            "objective_cny": weight * result["objective"], "bound_cny": weight * bound,
-            "seconds": time.perf_counter() - clock, "interrupted": nm.interrupted}
+        bound = result.bound if math.isfinite(result.bound) else -math.inf
+    return {"year": year, "discount_factor": weight, "status": str(result.status),
+            "objective_cny": weight * result.objective, "bound_cny": weight * bound,
+            "seconds": watch.elapsed(), "interrupted": nm.interrupted}
 
 
 def year_relaxation_bound(
     case: Case,
     *,
-    time_limit: float | None = None,
+    time_limit: float | Budget | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
     workers: int = 1,
@@ -77,14 +73,15 @@ def year_relaxation_bound(
 
     Each year is solved on its own (see the module's docstring); the bound is the sum of
     the years' proven bounds, each discounted as in the whole case. ``time_limit``
-    (seconds of wall time) is shared out among the years still to start, so that a year
-    finished early leaves its time to the rest. A year stopped before HiGHS proves any
+    (seconds of wall time, or a :class:`~netopt.model.highs.Budget`) is shared out
+    among the years still to start, so that a year finished early leaves its time to
+    the rest. A year stopped before HiGHS proves any
     bound makes the bound -inf; an infeasible year makes it +inf (the whole case is then
     infeasible too).
 
     ``workers`` > 1 solves that many years at once in worker processes, each HiGHS with
-    one thread (HiGHS's tree search is mostly serial: on the default China case two
-    years side by side take about as long each as one year alone on two threads).
+    one thread: HiGHS's tree search is mostly serial, so a year gains little from a
+    second thread (BENCHMARKS.md, 'A stronger bound: each year on its own').
 
     The table's columns: ``year``, ``discount_factor``, ``status`` (as a Plan's),
     ``objective_cny`` (the year's best plan, discounted: their sum is no plan of the
@@ -93,15 +90,15 @@ def year_relaxation_bound(
     """
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
-    start = time.perf_counter()
+    budget = Budget.of(time_limit)
     workers = max(1, min(workers, len(years)))
     rows: list[dict[str, Any]] = []
 
     def limit_for(running: int) -> float | None:
         """A year's share of the time left: shared with those running and still to start."""
-        if time_limit is None:
+        left = budget.left()
+        if left is None:
             return None
-        left = time_limit - (time.perf_counter() - start)
         waiting = len(years) - len(rows) - running
         return max(1.0, left * workers / max(1, waiting + running))
 
@@ -118,10 +115,10 @@ def year_relaxation_bound(
                 if rows[-1]["interrupted"]:
                     break
         else:
-            from concurrent.futures import FIRST_COMPLETED, wait
+            from concurrent.futures import FIRST_COMPLETED, Future, wait
 
             with local_pool(workers) as pool:
-                queue, running = list(years), set()
+                queue, running = list(years), set[Future]()
                 while queue or running:
                     while queue and len(running) < workers:
                         year = queue.pop(0)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from netopt.case import Case
 from netopt.model.bounds import solve_year_alone
 from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
-from netopt.model.highs import solve_fixed
+from netopt.model.highs import Budget, solve_fixed
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import relative_gap
 from netopt.pool import local_pool
@@ -77,7 +76,8 @@ class YearsPolicy:
     #: ... and at most this many times its share of the time left
     year_share_factor: float = 2.0
     #: the first round's pass, "forward" or "backward" (the second round's is the other):
-    #: forward is the better on the default case in both sizings (BENCHMARKS.md)
+    #: forward is the better on the default case in both sizings (BENCHMARKS.md, 'Years
+    #: apart: sites sized by the tonne, the years' bound and passes over the years')
     first_pass: str = "forward"
 
 
@@ -110,18 +110,54 @@ def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None
     return {**found, "pass_objective": found["objective"], "objective": cost}
 
 
+def _first_year_row(plan: dict[str, Any], factors: dict[int, float],
+                    ) -> dict[str, Any] | None:
+    """The bound's row of the pass's first year, when the pass solved that year alone
+    (its bound then serves the years' bound), else None."""
+    if plan.get("first_year_bound_cny") is None:
+        return None
+    first = plan["first_year"]
+    row = plan["table"].set_index("year").loc[first]
+    return {"year": first, "discount_factor": factors[first], "status": "plan",
+            "objective_cny": float(row["objective_cny"]),
+            "bound_cny": plan["first_year_bound_cny"], "seconds": float(row["seconds"])}
+
+
+def _years_to_bound(round_number: int, years: list[int],
+                    by_year: dict[int, dict[str, Any]], backward_first: bool) -> list[int]:
+    """The years a round bounds: the first round every year but the pass's first (solved
+    alone there); later rounds every year, furthest from its plan first."""
+    if round_number == 1:
+        return years[:-1] if backward_first else years[1:]
+    return sorted(years, key=lambda y: by_year[y]["bound_cny"] - by_year[y]["objective_cny"])
+
+
+def _year_limit(budget: Budget, policy: YearsPolicy, free_workers: int,
+                waiting: int) -> float | None:
+    """Seconds for a year's bound: up to ``policy.year_share_factor`` times its share of
+    the time left among the years ``waiting`` (a year stopped early keeps a weak bound,
+    one done early leaves its time to the rest), at least ``policy.min_year_seconds``."""
+    left = budget.left()
+    if left is None:
+        return None
+    share = left * free_workers / max(1, waiting)
+    return max(1.0, min(policy.min_year_seconds, left),
+               min(left, policy.year_share_factor * share))
+
+
 def solve_years_apart(
     case: Case,
     *,
-    time_limit: float | None,
+    time_limit: float | Budget | None,
     mip_gap: float = 1e-4,
     workers: int = 2,
     policy: YearsPolicy | None = None,
-    progress: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Bound and plan of a multi-year ``case`` from its years solved apart.
 
-    ``time_limit`` (seconds of wall time) for the whole; ``mip_gap``: stop once the plan
+    ``time_limit`` (seconds of wall time, or a :class:`~netopt.model.highs.Budget`) for
+    the whole; ``mip_gap``: stop once the plan
     is proven to this relative gap. ``workers`` processes run the tasks side by side.
     Returns ``plan`` (as :func:`netopt.model.forward.year_by_year_plan`'s, or None),
     ``objective`` (its cost, CNY, discounted), ``bound`` (the sum of the years' bounds,
@@ -132,14 +168,10 @@ def solve_years_apart(
     policy = policy or YearsPolicy()
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
-    start = time.perf_counter()
-    deadline = None if time_limit is None else start + time_limit
+    budget = Budget.of(time_limit)
     best: dict[str, Any] = {"plan": None, "objective": math.inf}
     by_year: dict[int, dict[str, Any]] = {}
     trace: list[tuple[float, float, float]] = []
-
-    def left() -> float | None:
-        return None if deadline is None else deadline - time.perf_counter()
 
     def bound() -> float:
         if len(by_year) < len(years):
@@ -147,10 +179,10 @@ def solve_years_apart(
         return float(sum(row["bound_cny"] for row in by_year.values()))
 
     def note(phase: str) -> None:
-        now = time.perf_counter() - start
-        trace.append((now, best["objective"], bound()))
+        elapsed = budget.elapsed()
+        trace.append((elapsed, best["objective"], bound()))
         if progress is not None:
-            progress({"time_s": now, "objective": best["objective"], "bound": bound(),
+            progress({"time_s": elapsed, "objective": best["objective"], "bound": bound(),
                       "gap": relative_gap(best["objective"], bound()), "nodes": 0.0,
                       "improved": 0.0, "phase": phase})
 
@@ -162,14 +194,9 @@ def solve_years_apart(
     def take_plan(plan: dict[str, Any] | None) -> None:
         if plan is None:
             return
-        if plan.get("first_year_bound_cny") is not None:
-            # the pass's first year was solved alone: its bound serves the years' bound
-            first = plan["first_year"]
-            row = plan["table"].set_index("year").loc[first]
-            take_year({"year": first, "discount_factor": factors[first], "status": "plan",
-                       "objective_cny": float(row["objective_cny"]),
-                       "bound_cny": plan["first_year_bound_cny"],
-                       "seconds": float(row["seconds"])}, plan.get("mip_gap", math.nan))
+        first_row = _first_year_row(plan, factors)
+        if first_row is not None:
+            take_year(first_row, plan.get("mip_gap", math.nan))
         if plan["objective"] < best["objective"]:
             best.update(plan=plan, objective=plan["objective"])
 
@@ -187,33 +214,18 @@ def solve_years_apart(
             while True:
                 rounds += 1
                 # alone in this process, the pass leaves half the time to the bounds
-                plan_limit = left()
-                if plan_limit is not None:
-                    plan_limit = max(1.0, plan_limit / (2 if workers == 1 else 1))
+                plan_limit = budget.share(0.5 if workers == 1 else 1.0, floor=1.0)
                 plan_future: Future | None = pool.submit(
                     _plan_task, case, best["plan"], plan_limit, gap, rounds, backward_first)
-                # the first round bounds every year but the pass's first (solved alone
-                # there); later rounds the years whose bound is furthest from their plan
-                if rounds == 1:
-                    queue = years[:-1] if backward_first else years[1:]
-                elif gap_at_floor:  # the years hold mip_gap already: only the plan moves
-                    queue = []
-                else:
-                    queue = sorted(years, key=lambda y: by_year[y]["bound_cny"]
-                                   - by_year[y]["objective_cny"])
+                queue = [] if gap_at_floor else _years_to_bound(rounds, years, by_year,
+                                                                backward_first)
                 running: dict[Future, int] = {}
                 while queue or running or plan_future is not None:
                     busy = len(running) + (plan_future is not None)
                     while queue and busy < workers:
                         year = queue.pop(0)
-                        limit = None
-                        if deadline is not None:
-                            share = left() * (workers - (plan_future is not None)) / max(
-                                1, len(queue) + 1 + len(running))
-                            # up to twice its share: a year stopped early keeps a weak
-                            # bound, and one done early leaves its time to the rest
-                            limit = max(1.0, min(policy.min_year_seconds, left()),
-                                        min(left(), policy.year_share_factor * share))
+                        limit = _year_limit(budget, policy, workers - (plan_future is not None),
+                                            len(queue) + 1 + len(running))
                         running[pool.submit(solve_year_alone, case, year, factors[year],
                                             limit, gap, 1)] = year
                         busy += 1
@@ -234,7 +246,7 @@ def solve_years_apart(
                             running.pop(future)
                             take_year(future.result(), gap)
                             note("years apart: bound")
-                out_of_time = deadline is not None and left() < policy.min_year_seconds
+                out_of_time = budget.spent(policy.min_year_seconds)
                 # once the years hold mip_gap, the rounds go on while a pass improves the
                 # plan (the second round's pass always runs: it starts from elsewhere)
                 stalled = gap_at_floor and rounds >= 2 and best["objective"] >= round_start
@@ -248,4 +260,4 @@ def solve_years_apart(
     table = [by_year[y] for y in years if y in by_year]
     return {"plan": best["plan"], "objective": best["objective"], "bound": bound(),
             "years": table, "trace": trace, "rounds": rounds, "interrupted": interrupted,
-            "seconds": time.perf_counter() - start}
+            "seconds": budget.elapsed()}

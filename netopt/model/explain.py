@@ -49,11 +49,11 @@ def explain_infeasibility(data: NetworkData, *, solver: str = "highs") -> pd.Dat
     nm = build_model(data, elastic=True)
     result = run_solver(nm, solver=solver, mip_gap=1e-6)
     rows = []
-    if result["status"] not in ("optimal", "time_limit"):
+    if not result.has_plan:
         return pd.DataFrame([{"constraint": "model", "where": "", "year": None,
                               "shortfall": float("nan"), "unit": "",
                               "message": f"the elastic model could not be solved either "
-                                         f"({result['termination']})"}])
+                                         f"({result.termination})"}])
     for name, var in nm.slacks.items():
         group, unit, template = _GROUPS[name]
         for key, value in var.get_values().items():

@@ -5,26 +5,24 @@ What it opens, and each dismantling site's level, then stand in the next year's 
 existing: open, and a level it may raise but not lower. So year by year the openings
 never close and no site shrinks, and together the years are a plan of the whole case.
 Each year is about a tenth of the whole model, and with the years before it fixed,
-HiGHS gets far in seconds, where its search on the whole model spends minutes at the
-root (BENCHMARKS.md, issue 2).
+HiGHS gets far on it, where its search on the whole model stalls at the root
+(BENCHMARKS.md, 'Starting plan: year by year, then two years at a time').
 
 The first pass is myopic: a year opens what serves it best, not what the years after it
 must then keep. The second pass (:func:`improve_year_by_year`) solves two years at a
 time again, between what the year before and the year after open, and keeps what costs
 less.
 
-The result is the search's starting plan, not its answer: :func:`netopt.solve` compares
-it with the LP-rounding plan of :mod:`netopt.model.heuristic` and hands the better one
-to HiGHS. On the default China case, ``netopt.solve(case, time_limit=300)`` ends at
-CNY -1,369 M from this plan, against -1,325 M from the LP rounding alone in the same run
-(BENCHMARKS.md, ``benchmarks/starting_plan.py``). A year's MIP needs tens of seconds to
-be worth keeping, and runs differ by about 1 % as HiGHS stops at different points.
+The passes run in the rounds of :mod:`netopt.model.decompose`, beside the years'
+bound; their best plan is the search's starting plan, not its answer. A year's MIP needs
+time to be worth keeping, and one stopped by its time limit stops at a different point
+each run, so plans vary from run to run (BENCHMARKS.md, 'Starting plan: year by year,
+then two years at a time').
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +32,8 @@ from netopt.case import Case
 from netopt.model.bounds import years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.heuristic import level_capacities
-from netopt.model.highs import run_solver
+from netopt.model.highs import Budget, SolveResult, run_solver
 from netopt.model.network import discount_factors, prepare
-from netopt.plan import OPTIMAL, TIME_LIMIT
 
 #: (model variable, case table) of each facility that opens and stays open.
 FACILITIES = (("open_collection_point", "collection_points"),
@@ -112,16 +109,16 @@ def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
 def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
                  mip_gap: float, threads: int | None, below: dict[str, Any] | None = None,
                  above: dict[str, Any] | None = None, keep_sizes: bool = True,
-                 ) -> tuple[NetworkModel, dict[str, Any]]:
+                 ) -> tuple[NetworkModel, SolveResult]:
     """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
     what ``below`` opens (the year before them) and at most what ``above`` opens (the
     year after them), if given."""
 
-    clock = time.perf_counter()
+    watch = Budget()
     if below is not None:
         case = _with_existing(case, below)
     nm = build_model(prepare(years_case(case, window)))
-    build_s = time.perf_counter() - clock
+    build_s = watch.elapsed()
     _keep_sizes(nm, below, above, keep_sizes)
     if above is not None:
         m = nm.model
@@ -136,7 +133,7 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
                 v.fix(0)
     solved = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap,
                         threads=threads)
-    solved["build_s"] = build_s
+    solved = solved.but(stats={"build_s": build_s})
     if nm.interrupted:
         raise KeyboardInterrupt  # (caught in HiGHS's thread: pass it on)
     return nm, solved
@@ -151,10 +148,10 @@ def _year_cost(nm: NetworkModel, year: int) -> float:
 def year_by_year_plan(
     case: Case,
     *,
-    time_limit: float | None = None,
+    time_limit: float | Budget | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
-    progress: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
     backward: bool = False,
     keep_sizes: bool = True,
 ) -> dict[str, Any] | None:
@@ -169,7 +166,8 @@ def year_by_year_plan(
     (:func:`plan_values` fixes openings only). The years' costs in ``table`` then leave
     out what sizes that never shrink cost; the LP's cost is the plan's.
 
-    ``time_limit`` (seconds) is shared among the years as they come: the first year
+    ``time_limit`` (seconds, or a :class:`~netopt.model.highs.Budget`) is shared among
+    the years as they come: the first year
     gets ``FIRST_YEAR_WEIGHT`` shares, each later one share of what is left, and a year
     done early leaves its time to the rest. Each year stops at ``mip_gap``. There is no
     plan if a year finds none (it is infeasible on top of the years before, or out of
@@ -184,40 +182,37 @@ def year_by_year_plan(
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
     weights = [FIRST_YEAR_WEIGHT] + [1.0] * (len(years) - 1)
-    start = time.perf_counter()
+    budget = Budget.of(time_limit)
     chosen: dict[str, Any] | None = None  # what the year before (after) opened
     result: dict[str, Any] = {"open": {}, "levels": {}, "sizes": {}, "build_s": 0.0}
     rows: list[dict[str, Any]] = []
     for position, year in enumerate(years[::-1] if backward else years):
-        limit = None
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - start)
-            limit = max(1.0, left * weights[position] / sum(weights[position:]))
-        clock = time.perf_counter()
+        limit = budget.share(weights[position] / sum(weights[position:]), floor=1.0)
+        watch = Budget()
         nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
                                   threads=threads, below=None if backward else chosen,
                                   above=chosen if backward else None,
                                   keep_sizes=keep_sizes)
-        result["build_s"] += solved["build_s"]
-        if solved["status"] not in (OPTIMAL, TIME_LIMIT):
+        result["build_s"] += solved.stats["build_s"]
+        if not solved.has_plan:
             return None
         if position == 0:  # the first year alone: its bound bounds that year of any plan
-            result["first_year_bound_cny"] = factors[year] * solved["bound"]
+            result["first_year_bound_cny"] = factors[year] * solved.bound
             result["first_year"] = year
         chosen = _chosen(nm, year)
         result["open"][year] = chosen["open"]
         result["levels"][year] = chosen["levels"]
         result["sizes"][year] = chosen["sizes"]
         rows.append(_year_row(nm, year, solved, factors[year] * _year_cost(nm, year),
-                              chosen, time.perf_counter() - clock))
+                              chosen, watch.elapsed()))
         if progress is not None:
-            progress({"time_s": time.perf_counter() - start, "objective": math.inf,
+            progress({"time_s": budget.elapsed(), "objective": math.inf,
                       "bound": -math.inf, "gap": math.inf, "nodes": 0.0, "improved": 0.0,
                       "phase": f"starting plan, year {year}"})
     table = pd.DataFrame(rows, columns=YEAR_BY_YEAR_COLUMNS).sort_values(
         "year", ignore_index=True)
     result.update(table=table, objective=float(table["objective_cny"].sum()),
-                  seconds=time.perf_counter() - start)
+                  seconds=budget.elapsed())
     return result
 
 
@@ -226,10 +221,10 @@ def improve_year_by_year(
     plan: dict[str, Any],
     *,
     window: int = 2,
-    time_limit: float | None = None,
+    time_limit: float | Budget | None = None,
     mip_gap: float = 1e-4,
     threads: int | None = None,
-    progress: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
     keep_sizes: bool = True,
 ) -> dict[str, Any]:
     """A plan of :func:`year_by_year_plan` improved ``window`` years at a time.
@@ -240,14 +235,15 @@ def improve_year_by_year(
     less (``keep_sizes`` as :func:`year_by_year_plan`'s). This undoes the first pass's
     myopia where it can: two years solved together
     see that what the first opens, the second must keep. Sweeps go from the first years
-    to the last until one improves nothing; ``time_limit`` (seconds) is shared among the
-    windows of each sweep as they come, each getting at least ``WINDOW_MIN_SECONDS``.
+    to the last until one improves nothing; ``time_limit`` (seconds, or a Budget) is
+    shared among the windows of each sweep as they come, each getting at least
+    ``WINDOW_MIN_SECONDS``.
     Returns a new plan, as :func:`year_by_year_plan`'s, with the ``sweeps`` done.
     """
     years = list(case.years)
     window = max(1, min(window, len(years)))
     factors = discount_factors(years, case.parameters["discount_rate"])
-    start = time.perf_counter()
+    budget = Budget.of(time_limit)
     plan = {**plan, "open": dict(plan["open"]), "levels": dict(plan["levels"]),
             "sizes": dict(plan["sizes"])}
     rows = {row["year"]: row for row in plan["table"].to_dict("records")}
@@ -264,25 +260,24 @@ def improve_year_by_year(
     while improved and not out_of_time:
         improved = False
         for number, first in enumerate(starts):
-            limit = None
-            if time_limit is not None:
-                left = time_limit - (time.perf_counter() - start)
-                if left < 1.0:
-                    out_of_time = True
-                    break
-                limit = max(left / (len(starts) - number), min(left, WINDOW_MIN_SECONDS))
-            clock = time.perf_counter()
+            if budget.spent(1.0):
+                out_of_time = True
+                break
+            left = budget.left()
+            limit = None if left is None else max(left / (len(starts) - number),
+                                                  min(left, WINDOW_MIN_SECONDS))
+            watch = Budget()
             span = years[first:first + window]
             nm, solved = _solve_years(case, span, time_limit=limit, mip_gap=mip_gap,
                                       threads=threads, below=neighbour(first - 1),
                                       above=neighbour(first + window),
                                       keep_sizes=keep_sizes)
-            plan["build_s"] = plan.get("build_s", 0.0) + solved["build_s"]
-            if solved["status"] in (OPTIMAL, TIME_LIMIT):
+            plan["build_s"] = plan.get("build_s", 0.0) + solved.stats["build_s"]
+            if solved.has_plan:
                 costs = {year: factors[year] * _year_cost(nm, year) for year in span}
                 before = sum(rows[year]["objective_cny"] for year in span)
                 if sum(costs.values()) < before - 1e-9 * max(1.0, abs(before)):
-                    seconds = time.perf_counter() - clock
+                    seconds = watch.elapsed()
                     for year in span:
                         chosen = _chosen(nm, year)
                         plan["open"][year] = chosen["open"]
@@ -292,7 +287,7 @@ def improve_year_by_year(
                                                seconds)
                     improved = True
             if progress is not None:  # (the plan so far is a plan of the whole case)
-                progress({"time_s": time.perf_counter() - start,
+                progress({"time_s": budget.elapsed(),
                           "objective": sum(row["objective_cny"] for row in rows.values()),
                           "bound": -math.inf, "gap": math.inf, "nodes": 0.0,
                           "improved": float(improved),
@@ -301,17 +296,17 @@ def improve_year_by_year(
             sweeps += 1
     table = pd.DataFrame([rows[year] for year in years], columns=YEAR_BY_YEAR_COLUMNS)
     plan.update(table=table, objective=float(table["objective_cny"].sum()),
-                seconds=plan.get("seconds", 0.0) + time.perf_counter() - start,
+                seconds=plan.get("seconds", 0.0) + budget.elapsed(),
                 sweeps=sweeps)
     return plan
 
 
-def _year_row(nm: NetworkModel, year: int, solved: dict[str, Any], cost: float,
+def _year_row(nm: NetworkModel, year: int, solved: SolveResult, cost: float,
               chosen: dict[str, Any], seconds: float) -> dict[str, Any]:
     """The plan's table row of ``year`` (``cost``: CNY, discounted as the whole case)."""
     capacity = level_capacities(nm)
-    return {"year": year, "status": solved["status"],
-            "objective_cny": cost, "gap": solved["gap"],
+    return {"year": year, "status": str(solved.status),
+            "objective_cny": cost, "gap": solved.gap,
             "seconds": seconds,
             "facilities_open": sum(len(ids) for ids in chosen["open"].values()),
             "site_capacity_t_per_yr": float(sum(capacity[k][lv]

@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyomo.environ as pyo
@@ -25,8 +26,106 @@ from netopt.plan import (
     NO_SOLUTION,
     OPTIMAL,
     TIME_LIMIT,
+    Status,
     relative_gap,
 )
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """How a solve of a model ended: ``status``, the solver's ``termination`` (its words),
+    the best plan's ``objective`` and the proven ``bound`` (CNY; NaN when there is
+    none) and their relative ``gap``. ``stats``: what a strategy adds (counts)."""
+
+    status: Status
+    termination: str
+    objective: float = math.nan
+    bound: float = math.nan
+    gap: float = math.inf
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether the solve left a plan (feasible values) in the model."""
+        return self.status in (Status.OPTIMAL, Status.TIME_LIMIT, Status.INTERRUPTED)
+
+    def but(self, **changes: Any) -> SolveResult:
+        """This result with some fields changed (the gap follows objective and bound)."""
+        result = replace(self, **changes)
+        if ("objective" in changes or "bound" in changes) and "gap" not in changes:
+            result = replace(result, gap=relative_gap(result.objective, result.bound))
+        return result
+
+
+def now() -> float:
+    """Seconds on netopt's one clock: monotonic and shared by the processes of one machine
+    (only differences mean anything)."""
+    return time.perf_counter()
+
+
+class Budget:
+    """A time limit held as a deadline on the one clock (:func:`now`), in seconds.
+
+    Every strategy takes a Budget, not a number of seconds: what is left is read off one
+    deadline, so no step re-derives it from its own start and limit. ``Budget(None)`` has
+    no limit (and still tells the time elapsed since it was made). A Budget pickles, so a
+    worker process on the same machine can share it.
+    """
+
+    __slots__ = ("started", "deadline")
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.started = now()
+        self.deadline = None if seconds is None else self.started + float(seconds)
+
+    @classmethod
+    def of(cls, limit: float | Budget | None) -> Budget:
+        """``limit`` as a Budget: a Budget passes as itself, seconds start one now."""
+        return limit if isinstance(limit, Budget) else cls(limit)
+
+    @property
+    def limited(self) -> bool:
+        """Whether there is a deadline at all."""
+        return self.deadline is not None
+
+    def elapsed(self) -> float:
+        """Seconds since this budget was made."""
+        return now() - self.started
+
+    def left(self, floor: float = 0.0) -> float | None:
+        """Seconds to the deadline (at least ``floor``), or None without a limit."""
+        if self.deadline is None:
+            return None
+        return max(floor, self.deadline - now())
+
+    def share(self, fraction: float, floor: float = 0.0) -> float | None:
+        """``fraction`` of the seconds left (at least ``floor``), or None without a limit."""
+        left = self.left()
+        return None if left is None else max(floor, fraction * left)
+
+    def within(self, seconds: float | None) -> Budget:
+        """A budget of at most ``seconds`` from now that ends no later than this one."""
+        inner = Budget(seconds)
+        if self.deadline is not None and (inner.deadline is None
+                                          or inner.deadline > self.deadline):
+            inner.deadline = self.deadline
+        return inner
+
+    def less(self, seconds: float) -> Budget:
+        """This budget with ``seconds`` kept back at its end (a reserve for what follows)."""
+        inner = Budget()
+        inner.started = self.started
+        inner.deadline = None if self.deadline is None else self.deadline - seconds
+        return inner
+
+    def spent(self, margin: float = 0.0) -> bool:
+        """Whether fewer than ``margin`` seconds are left (never, without a limit)."""
+        return self.deadline is not None and self.deadline - now() <= margin
+
+    def __repr__(self) -> str:
+        left = self.left()
+        return "Budget(no limit)" if left is None else f"Budget({left:.1f} s left)"
+
 
 _UNSET = -1
 _SCHEDULER_THREADS: int | None = _UNSET  # threads option of this process's last solve
@@ -42,8 +141,8 @@ def use_threads(threads: int | None) -> None:
     _SCHEDULER_THREADS = threads
 
 
-def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
-                         progress: Callable[[dict[str, float]], None] | None = None,
+def solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
+                         progress: Callable[[dict[str, Any]], None] | None = None,
                          start: dict[int, float] | None = None,
                          finish_first: bool = False) -> tuple[Any, bool]:
     """``opt.solve(model, **kwargs)``, stopped cleanly by Ctrl-C (:func:`run_interruptibly`).
@@ -58,7 +157,7 @@ def _solve_interruptibly(opt: Any, model: Any, kwargs: dict[str, Any],
 
 
 def run_interruptibly(call: Callable[[], Any], opt: Any,
-                      progress: Callable[[dict[str, float]], None] | None = None,
+                      progress: Callable[[dict[str, Any]], None] | None = None,
                       subscribed: list | None = None, *,
                       finish_first: bool = False) -> tuple[Any, bool]:
     """``call()`` (a HiGHS solve) in a thread, so that Ctrl-C stops HiGHS cleanly.
@@ -176,7 +275,7 @@ def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
     return [(highs.cbMipUserSolution, offer)]
 
 
-def _watch_highs(opt: Any, progress: Callable[[dict[str, float]], None]) -> list:
+def _watch_highs(opt: Any, progress: Callable[[dict[str, Any]], None]) -> list:
     """Report the MIP search's state to ``progress``: at each better plan, else each second."""
     highs = getattr(opt, "_solver_model", None)
     if highs is None or not hasattr(highs, "cbMipImprovingSolution"):
@@ -223,11 +322,11 @@ def run_solver(
     log: bool = False,
     options: dict[str, Any] | None = None,
     persistent: Any = None,
-    progress: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
     start: dict[int, float] | None = None,
     finish_on_interrupt: bool = False,
-) -> dict[str, Any]:
-    """Solve ``nm.model`` in place; returns status, termination, objective, bound, gap.
+) -> SolveResult:
+    """Solve ``nm.model`` in place; returns how it ended (:class:`SolveResult`).
 
     ``persistent`` is a pyomo HiGHS solver that has solved this model before and was told
     of every change since (``update_variables``/``update_parameters``): it is reused
@@ -246,9 +345,9 @@ def run_solver(
 
 def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
                threads: int | None, log: bool, options: dict[str, Any] | None,
-               persistent: Any, progress: Callable[[dict[str, float]], None] | None,
+               persistent: Any, progress: Callable[[dict[str, Any]], None] | None,
                start: dict[int, float] | None, finish_on_interrupt: bool,
-               ) -> dict[str, Any]:
+               ) -> SolveResult:
     """:func:`run_solver` with HiGHS, through pyomo's interface to highspy."""
     from pyomo.contrib.solver.common.factory import SolverFactory
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
@@ -286,11 +385,11 @@ def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
             "update_named_expressions": False,
             "update_objective": False,
         }
-    clock = time.perf_counter()
+    clock = now()
     # HiGHS's run clock adds up over the runs of one instance (a persistent solver's)
     highs = getattr(opt, "_solver_model", None) if holds_model(opt, model) else None
     highs_before = highs.getRunTime() if highs is not None else 0.0
-    results, interrupted = _solve_interruptibly(opt, model, kwargs, progress, start,
+    results, interrupted = solve_interruptibly(opt, model, kwargs, progress, start,
                                                 finish_first=finish_on_interrupt)
     nm.interrupted = nm.interrupted or interrupted
     tc = results.termination_condition
@@ -320,18 +419,18 @@ def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
     termination = "interrupted" if interrupted and status in (
         INTERRUPTED, NO_SOLUTION) else tc.name
     # what the call spent outside HiGHS's own clock (its time limit): handing over a
-    # starting plan, reading the values back (seconds; about 5-10 s at 10,000 dealers);
-    # not on a first load (that would count loading the model too)
+    # starting plan, reading the values back (seconds, many at scale: BENCHMARKS.md,
+    # 'Scale: 700, 3,000 and 10,000 dealers'); not on a first load (that would count
+    # loading the model too)
     highs_s = getattr(results.timing_info, "highs_time", None)
     if highs is not None and highs_s is not None:
-        nm.solve_overhead_s = max(nm.solve_overhead_s, time.perf_counter() - clock
+        nm.solve_overhead_s = max(nm.solve_overhead_s, now() - clock
                                   - (float(highs_s) - highs_before))
-    return {"status": status, "termination": termination, "objective": objective,
-            "bound": bound, "gap": relative_gap(objective, bound)}
+    return SolveResult(status, termination, objective, bound, relative_gap(objective, bound))
 
 
 def _run_other_solver(nm: NetworkModel, solver: str, *, time_limit: float | None,
-                      log: bool) -> dict[str, Any]:
+                      log: bool) -> SolveResult:
     """:func:`run_solver` with any other MIP solver pyomo knows by name (cbc, glpk,
     gurobi, ...)."""
     model = nm.model
@@ -358,8 +457,7 @@ def _run_other_solver(nm: NetworkModel, solver: str, *, time_limit: float | None
         status = INFEASIBLE
     else:
         status = TIME_LIMIT if solutions else NO_SOLUTION
-    return {"status": status, "termination": str(tc), "objective": objective,
-            "bound": bound, "gap": relative_gap(objective, bound)}
+    return SolveResult(status, str(tc), objective, bound, relative_gap(objective, bound))
 
 
 def binaries(model: pyo.ConcreteModel) -> list:
@@ -396,9 +494,9 @@ def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: An
             persistent.update_variables(free)
         result = run_solver(nm, threads=threads, persistent=persistent,
                             time_limit=time_limit, finish_on_interrupt=finish_on_interrupt)
-        if result["status"] not in ("optimal", "time_limit"):
+        if result.status not in (OPTIMAL, TIME_LIMIT):
             return float("inf"), None
-        return result["objective"], {id(v): v.value for var in m.component_objects(pyo.Var)
+        return result.objective, {id(v): v.value for var in m.component_objects(pyo.Var)
                                      for v in var.values()}
     finally:
         for v in fixed:

@@ -3,7 +3,7 @@
 The strong linking rows (``collection_link[i,j,t]``: the share of source i's supply sent
 to collection point j in year t is at most j's opening; ``site_link[i,k,t]`` and
 ``site_link_collection[j,k,t]`` the same for sites) are most of a facility-location
-model's rows: 100,000 of OR-Library capa's 101,101. The capacity rows already keep a
+model's rows (nearly all of OR-Library capa's). The capacity rows already keep a
 closed facility's inflow at zero, so with whole openings the linking rows are redundant:
 they only tighten the relaxation, and few of them bind at its optimum. So the relaxation
 is solved by row generation, the usual way with the strong formulation's many linking
@@ -16,22 +16,28 @@ rows:
    ``VIOLATION_TOLERANCE``), add those and the next ``EXPAND_LINKS`` cheapest of the
    same origin and year, and solve again by dual simplex from the last basis.
 
-It ends at the optimum of the whole relaxation (every linking row holds), on an LP with a
-fifth of the rows: on capa, capb and capc 5-10 s where the whole LP took 15-40 s
-(BENCHMARKS.md). HiGHS works on a copy of the model a persistent pyomo solver holds; the
-relaxation's values are put back into the pyomo model's variables.
+It ends at the optimum of the whole relaxation (every linking row holds), on an LP with
+far fewer rows, solved in a fraction of the whole LP's time (BENCHMARKS.md, 'The
+relaxation with its linking rows added as they bind'). HiGHS works on a copy of the
+model a persistent pyomo solver holds; the relaxation's values are put back into the
+pyomo model's variables.
 """
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from netopt.model.build import NetworkModel
-from netopt.model.highs import load_values, run_interruptibly, use_threads
+from netopt.model.highs import (
+    Budget,
+    SolveResult,
+    load_values,
+    run_interruptibly,
+    use_threads,
+)
 from netopt.plan import INFEASIBLE, NO_SOLUTION, OPTIMAL, TIME_LIMIT
 
 #: The linking constraint groups handled lazily; each indexed (origin, facility, year).
@@ -93,8 +99,8 @@ class _LinkRows:
         np.minimum.at(row_cost, self.row[positive], cost[self.col[positive]])
         self.by_group: list[np.ndarray] = []
         self.group_of = np.full(num_row, -1, dtype=np.int64)
-        for g, rows in enumerate(groups.values()):
-            rows = np.asarray(rows, dtype=np.int64)
+        for g, members in enumerate(groups.values()):
+            rows = np.asarray(members, dtype=np.int64)
             rows = rows[np.argsort(row_cost[rows], kind="stable")]
             self.by_group.append(rows)
             self.group_of[rows] = g
@@ -135,23 +141,24 @@ class _LinkRows:
 
 
 def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
-                          time_limit: float | None = None, threads: int | None = None,
-                          method: str = "choose") -> dict[str, Any]:
+                          time_limit: float | Budget | None = None,
+                          threads: int | None = None, method: str = "choose",
+                          ) -> SolveResult:
     """Solve the LP relaxation of the model ``persistent`` holds, linking rows lazily.
 
     ``persistent`` is a pyomo HiGHS solver holding ``nm.model``; the LP is a relaxed copy
     of what it holds (its integrality dropped; the loaded model is not changed).
     ``method`` ("choose", "simplex" or "ipm") solves the first LP; later ones are solved
     by dual simplex from the last basis.
-    ``time_limit`` (seconds) bounds the whole loop.
+    ``time_limit`` (seconds, or a Budget) bounds the whole loop.
 
-    Loads the optimum's values into the model's variables and returns ``status``,
-    ``termination``, ``objective`` and ``bound`` (CNY; equal at the optimum), ``gap``,
-    ``rounds`` (LPs solved) and ``link_rows`` (added, of all).
+    Loads the optimum's values into the model's variables and returns how the loop
+    ended (:class:`~netopt.model.highs.SolveResult`: objective and bound equal at the
+    optimum), its ``stats`` the ``rounds`` (LPs solved) and ``link_rows`` (added, of all).
     """
     import highspy
 
-    clock = time.perf_counter()
+    budget = Budget.of(time_limit)
     lp = persistent._solver_model.getLp()
     lp.integrality_ = []  # a relaxation, whatever the loaded model's domains
     links = _LinkRows(lp, _link_rows(nm, persistent))
@@ -170,11 +177,11 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     rounds = 0
     status, termination = NO_SOLUTION, "not solved"
     while True:
-        if time_limit is not None:
-            left = time_limit - (time.perf_counter() - clock)
-            if left <= 0:
-                status, termination = TIME_LIMIT, "maxTimeLimit"
-                break
+        if budget.spent():
+            status, termination = TIME_LIMIT, "maxTimeLimit"
+            break
+        left = budget.left()
+        if left is not None:
             highs.setOptionValue("time_limit", float(left))
         _, interrupted = run_interruptibly(highs.run, holder)
         rounds += 1
@@ -203,6 +210,7 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
         objective = float(highs.getInfo().objective_function_value)
         columns = persistent._pyomo_var_to_solver_var_map
         load_values(nm, {var_id: float(x[column]) for var_id, column in columns.items()})
-    return {"status": status, "termination": termination, "objective": objective,
-            "bound": objective, "gap": 0.0 if status == OPTIMAL else float("inf"),
-            "rounds": rounds, "link_rows": (int(links.added.sum()), len(links.all))}
+    return SolveResult(status, termination, objective, objective,
+                       0.0 if status == OPTIMAL else float("inf"),
+                       stats={"rounds": rounds,
+                              "link_rows": (int(links.added.sum()), len(links.all))})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,8 @@ from netopt.model.extract import extract_plan
 from netopt.model.forward import plan_values
 from netopt.model.heuristic import lp_rounding, relaxes_by_year
 from netopt.model.highs import (
+    Budget,
+    SolveResult,
     binaries,
     holds_model,
     load_values,
@@ -47,20 +48,20 @@ from netopt.plan import (
 #: Models with fewer free binaries than this are left to the MIP search alone ...
 HEURISTIC_MIN_BINARIES = 500
 #: ... unless they have at least this many rows: there each of HiGHS's LPs is slow, and
-#: a starting plan lets it fix columns by reduced cost and restart early (OR-Library
-#: capb-6000, 100 binaries and 101,101 rows, proven in 174 s against 275 s without one;
-#: BENCHMARKS.md).
+#: a starting plan lets it fix columns by reduced cost and restart early (BENCHMARKS.md,
+#: 'With a starting plan' in the OR-Library section).
 HEURISTIC_MIN_ROWS = 50_000
 #: Share of a time limit the starting-plan heuristic's search may use (the MIP search
 #: gets the rest) ...
 HEURISTIC_TIME_SHARE = 0.5
 #: ... on models whose relaxation is taken year by year (more rows than
 #: ``heuristic.RELAXATION_BY_YEAR_ROWS``): there HiGHS's search has not improved on the
-#: starting plan in any run (3,000 dealers: 51-147 s of search; 10,000: 434 s), while
-#: each rounded plan solved could (BENCHMARKS.md) ...
+#: starting plan, while each rounded plan solved could (BENCHMARKS.md, 'Scale: 700,
+#: 3,000 and 10,000 dealers') ...
 HEURISTIC_TIME_SHARE_LARGE = 0.85
 #: ... and the share by which its relaxation and first rounded plan must be done, even
-#: past the first share: at 3,000 dealers the relaxation alone takes about half of 300 s.
+#: past the first share: at scale the relaxation alone can take all of the first share
+#: (BENCHMARKS.md, 'Scale: 700, 3,000 and 10,000 dealers').
 FIRST_PLAN_TIME_SHARE = 0.85
 
 
@@ -100,8 +101,8 @@ def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> boo
                                                  rounded["bound"]) <= mip_gap
 
 
-def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
-                        ) -> tuple[dict[str, Any], bool]:
+def with_starting_plan(result: SolveResult, rounded: dict[str, Any],
+                       ) -> tuple[SolveResult, bool]:
     """The search's ``result`` completed by the starting plan ``rounded``; and whether
     the rounded plan is the one to report (the search stopped with nothing better).
 
@@ -109,22 +110,21 @@ def _with_starting_plan(result: dict[str, Any], rounded: dict[str, Any],
     at scale may not have finished its own root relaxation, and its bound is then far
     weaker than the one the starting plan already proved.
     """
-    result = dict(result)
-    stopped = result["status"] in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED)
-    take_rounded = stopped and (not math.isfinite(result["objective"])
-                                or rounded["objective"] < result["objective"])
+    stopped = result.status in (TIME_LIMIT, NO_SOLUTION, INTERRUPTED)
+    take_rounded = stopped and (not math.isfinite(result.objective)
+                                or rounded["objective"] < result.objective)
     if take_rounded:
-        result.update(objective=rounded["objective"],
-                      status=INTERRUPTED if result["status"] == INTERRUPTED else TIME_LIMIT)
+        result = result.but(objective=rounded["objective"], status=INTERRUPTED
+                            if result.status == INTERRUPTED else TIME_LIMIT)
     if stopped and math.isfinite(rounded["bound"]) and (
-            not math.isfinite(result["bound"]) or rounded["bound"] > result["bound"]):
-        result["bound"] = rounded["bound"]
-    result["gap"] = relative_gap(result["objective"], result["bound"])
-    return result, take_rounded
+            not math.isfinite(result.bound) or rounded["bound"] > result.bound):
+        result = result.but(bound=rounded["bound"])
+    return result.but(gap=relative_gap(result.objective, result.bound)), take_rounded
 
 
 #: Seconds kept back from a time limit for extracting the plan, per second that preparing
-#: and building the model took (extraction took 0.4-0.7 of it, 700 to 3,000 dealers).
+#: and building the model took: extraction grows with the build, and takes less
+#: (BENCHMARKS.md, 'The time limit counts from the call').
 EXTRACT_RESERVE = 0.75
 
 #: Share of a multi-year case's time limit (of what is left after the build) that its
@@ -134,13 +134,12 @@ YEARS_APART_TIME_SHARE = 0.85
 
 
 #: Models with more rows than this get no year-by-year plan: each year is then a MIP
-#: too large for its share of the limit. At 3,000 dealers (189,000 rows, 300 s) it
-#: gave CNY -230 M, and left the LP rounding no time for the relaxation: no bound. The
-#: LP rounding alone gave -387 M with the relaxation's bound (BENCHMARKS.md, issue 6).
+#: too large for its share of the limit, and it leaves the LP rounding no time for the
+#: relaxation, so no bound (BENCHMARKS.md, '3,000 dealers with the year-by-year start').
 YEAR_BY_YEAR_MAX_ROWS = 100_000
 
 
-def _year_by_year_applies(case: Case, rows: int) -> bool:
+def year_by_year_applies(case: Case, rows: int) -> bool:
     """A year-by-year plan needs years to go by, no opening budget over all of them
     (each year alone would spend the whole budget), and a model of at most
     ``YEAR_BY_YEAR_MAX_ROWS`` rows."""
@@ -153,33 +152,30 @@ def solves_years_apart(case: Case, nm: NetworkModel) -> bool:
     solved apart (:mod:`netopt.model.decompose`): a model whose search needs a starting
     plan, over several years with no opening budget over all of them."""
     rows = model_rows(nm)
-    return _starting_plan_pays(nm, rows) and _year_by_year_applies(case, rows)
+    return _starting_plan_pays(nm, rows) and year_by_year_applies(case, rows)
 
 
 def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
-                        time_limit: float | None, mip_gap: float, threads: int | None,
-                        progress: Callable[[dict[str, float]], None] | None,
+                        budget: Budget, mip_gap: float, threads: int | None,
+                        progress: Callable[[dict[str, Any]], None] | None,
                         ) -> dict[str, Any] | None:
     """The years solved apart (:mod:`netopt.model.decompose`: the years' bound and the
     forward pass, side by side): their plan as a plan of the whole model ``nm`` (its
     openings fixed, the flows re-optimised), with the years' bound. None if no plan."""
-    clock = time.perf_counter()
-    budget = None if time_limit is None else YEARS_APART_TIME_SHARE * time_limit
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    apart = solve_years_apart(case, time_limit=budget, mip_gap=mip_gap, workers=workers,
-                              progress=progress)
+    apart = solve_years_apart(case, time_limit=budget.share(YEARS_APART_TIME_SHARE),
+                              mip_gap=mip_gap, workers=workers, progress=progress)
     nm.interrupted = nm.interrupted or apart["interrupted"]
     if apart["plan"] is None:
         return None
-    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - clock))
     # the years' work is in this LP's flows: a first Ctrl-C lets it finish (a few
     # seconds) rather than lose the plan
     objective, values = solve_fixed(nm, plan_values(nm, apart["plan"]), persistent=persistent,
-                                    threads=threads, time_limit=left,
+                                    threads=threads, time_limit=budget.left(1.0),
                                     finish_on_interrupt=True)
     if values is None:
         return None
-    seconds = time.perf_counter() - clock
+    seconds = budget.elapsed()
     trace = [*apart["trace"], (seconds, objective, apart["bound"])]
     if progress is not None:
         progress({"time_s": seconds, "objective": objective, "bound": apart["bound"],
@@ -223,16 +219,17 @@ def _better_start(rounded: dict[str, Any] | None, forward: dict[str, Any] | None
 
 
 #: Each year of the year-by-year bound stops at this share of the plan's gap, at most
-#: YEAR_GAP_CAP: on the default China case (300 s, two years side by side) 1 % per year
-#: gave CNY -1,507 M against -1,532 M when every year was held to 1e-4 (BENCHMARKS.md).
+#: YEAR_GAP_CAP: a year closed further would not move the plan's gap, and a year held
+#: looser leaves its time to the others (BENCHMARKS.md, 'A stronger bound: each year on
+#: its own').
 YEAR_GAP_SHARE = 0.1
 YEAR_GAP_CAP = 0.01
 
 
-def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_gap: float,
+def with_year_bound(case: Case, result: SolveResult, seconds: float, *, mip_gap: float,
                      threads: int | None,
-                     progress: Callable[[dict[str, float]], None] | None,
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+                     progress: Callable[[dict[str, Any]], None] | None,
+                     ) -> tuple[SolveResult, dict[str, Any]]:
     """``result`` with its bound raised by the year-by-year bound, and that bound's record.
 
     An infeasible year proves the whole case infeasible. Years run side by side, as many
@@ -242,18 +239,18 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
     If the bound fails (its ``error`` in the record), the search's result stands as it
     was.
     """
-    clock = time.perf_counter()
+    watch = Budget()
 
     def report(row: dict[str, Any]) -> None:
         if progress is not None:
-            progress({"time_s": time.perf_counter() - clock, "objective": result["objective"],
-                      "bound": result["bound"], "gap": result["gap"], "nodes": 0.0,
+            progress({"time_s": watch.elapsed(), "objective": result.objective,
+                      "bound": result.bound, "gap": result.gap, "nodes": 0.0,
                       "improved": 0.0, "phase": f"year-by-year bound ({row['year']} done)"})
 
     # years side by side, one HiGHS thread each (see year_relaxation_bound)
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
     # each year only as precise as the plan's gap needs: a tenth of it, at most 1 %
-    year_gap = max(mip_gap, min(YEAR_GAP_CAP, YEAR_GAP_SHARE * result["gap"]))
+    year_gap = max(mip_gap, min(YEAR_GAP_CAP, YEAR_GAP_SHARE * result.gap))
     try:
         bound, table = year_relaxation_bound(case, time_limit=seconds, mip_gap=year_gap,
                                              threads=threads, workers=workers,
@@ -261,20 +258,19 @@ def _with_year_bound(case: Case, result: dict[str, Any], seconds: float, *, mip_
         years, error = table.to_dict("records"), None
     except Exception as exc:  # (a worker lost, a solver failing) the plan is kept whole
         bound, years, error = -math.inf, [], f"{type(exc).__name__}: {exc}"
-    record = {"bound_cny": bound, "search_bound_cny": result["bound"],
-              "year_mip_gap": year_gap, "seconds": time.perf_counter() - clock,
+    record = {"bound_cny": bound, "search_bound_cny": result.bound,
+              "year_mip_gap": year_gap, "seconds": watch.elapsed(),
               "years": years}
     if error is not None:
         record["error"] = error
-    result = dict(result)
     if bound == math.inf:
-        result.update(status=INFEASIBLE, termination="a year is infeasible on its own")
-        return result, record
-    if math.isfinite(bound) and not bound <= result["bound"]:  # (also replaces a NaN)
-        result["bound"] = bound
-        result["gap"] = relative_gap(result["objective"], bound)
-        if result["status"] == TIME_LIMIT and result["gap"] <= mip_gap:
-            result.update(status=OPTIMAL, termination="proven by the year-by-year bound")
+        return result.but(status=INFEASIBLE,
+                          termination="a year is infeasible on its own"), record
+    if math.isfinite(bound) and not bound <= result.bound:  # (also replaces a NaN)
+        result = result.but(bound=bound)
+        if result.status == TIME_LIMIT and result.gap <= mip_gap:
+            result = result.but(status=OPTIMAL,
+                                termination="proven by the year-by-year bound")
     return result, record
 
 
@@ -288,7 +284,7 @@ def solve(
     log: bool = False,
     explain: bool = True,
     heuristic: bool = True,
-    progress: Callable[[dict[str, float]], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
     solver_options: dict[str, Any] | None = None,
     year_bound: float | None = None,
 ) -> Plan:
@@ -321,112 +317,55 @@ def solve(
     and its table by year. This time comes on top of ``time_limit``.
     """
     timings: dict[str, float] = {}
-    called = time.perf_counter()
-    start = called
+    call = Budget(time_limit)
+    watch = Budget()
     data = prepare(case)
-    timings["prepare_s"] = time.perf_counter() - start
+    timings["prepare_s"] = watch.elapsed()
     problems = presolve_checks(data)
     if len(problems):  # infeasible on the data alone: say so without building the model
         return Plan.empty(case, status=INFEASIBLE, termination="presolve checks",
                           timings=timings, explanation=problems, solver=solver)
-    start = time.perf_counter()
+    watch = Budget()
     nm = build_model(data)
-    timings["build_s"] = time.perf_counter() - start
+    timings["build_s"] = watch.elapsed()
     # extraction reads every variable back, as the build made them: keep its time aside
-    reserve = EXTRACT_RESERVE * (timings["prepare_s"] + timings["build_s"])
-
-    def seconds_left() -> float | None:
-        """What is left of the time limit, less the extraction's reserve (at least 1 s)."""
-        if time_limit is None:
-            return None
-        return max(1.0, time_limit - (time.perf_counter() - called) - reserve)
-
-    rounded, persistent, forward, starting_record = None, None, None, None
-    rows = model_rows(nm)
-    if heuristic and solver == "highs" and _starting_plan_pays(nm, rows):
-        from pyomo.contrib.solver.common.factory import SolverFactory
-
-        # one HiGHS instance for the heuristic's solves and the search: loaded once
-        persistent = SolverFactory("highs")
-        if _year_by_year_applies(case, rows):
-            start = time.perf_counter()
-            forward = _year_by_year_start(case, nm, persistent, time_limit=seconds_left(),
-                                          mip_gap=mip_gap, threads=threads,
-                                          progress=progress)
-            timings["year_by_year_s"] = time.perf_counter() - start
-            if forward is not None:
-                timings["year_by_year_build_s"] = forward["build_s"]
-        start = time.perf_counter()
-        # at most these shares of what is left, so that the search always gets the rest
-        left = seconds_left()
-        share = HEURISTIC_TIME_SHARE_LARGE if relaxes_by_year(nm, rows) \
-            else HEURISTIC_TIME_SHARE
-        budget = None if left is None else share * left
-        first_budget = None if left is None else FIRST_PLAN_TIME_SHARE * left
-        if not nm.interrupted and forward is None:
-            rounded = lp_rounding(nm, time_limit=budget, first_plan_time_limit=first_budget,
-                                  threads=threads, persistent=persistent,
-                                  mip_gap=mip_gap, progress=progress, rows=rows)
-        timings["heuristic_s"] = time.perf_counter() - start
-        best_start = _better_start(rounded, forward)
-        starting_record = _starting_plan_record(best_start, rounded, forward)
-        rounded = best_start
-    start = time.perf_counter()
-    if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
-        result = {"status": NO_SOLUTION, "termination": "interrupted",
-                  "objective": float("nan"), "bound": float("nan"), "gap": float("inf")}
-    elif _proven_by_relaxation(rounded, mip_gap):
-        # the relaxation's bound already proves the starting plan: no search needed
-        # (OR-Library capa-14000, whose relaxation is integral: HiGHS took 28 s more)
-        load_values(nm, rounded["values"])
-        result = {"status": OPTIMAL, "termination": PROVEN_BY_YEARS
-                  if rounded["method"] == "years_apart" else PROVEN_BY_RELAXATION,
-                  "objective": rounded["objective"], "bound": rounded["bound"],
-                  "gap": relative_gap(rounded["objective"], rounded["bound"])}
-    else:
-        if holds_model(persistent, nm.model):
-            persistent.update_variables(binaries(nm.model))  # back to the MIP's domains
-        else:
-            persistent = None
-        # HiGHS's clock leaves out what the call spends around it: what earlier solves of
-        # this model spent so is taken off its limit (the 10,000-dealer case ran 8.6 s
-        # over before)
-        limit = seconds_left()
-        if limit is not None:
-            limit = max(1.0, limit - nm.solve_overhead_s)
-        result = run_solver(nm, time_limit=limit, mip_gap=mip_gap, threads=threads,
-                            solver=solver, log=log, progress=progress, persistent=persistent,
-                            options=solver_options,
-                            start=rounded["values"] if rounded is not None else None)
-    timings["solve_s"] = time.perf_counter() - start
-    if nm.interrupted and result["status"] == NO_SOLUTION:
-        result["status"] = INTERRUPTED if rounded is not None else NO_SOLUTION
+    budget = call.less(EXTRACT_RESERVE * (timings["prepare_s"] + timings["build_s"]))
+    rounded, forward, persistent, starting_record = None, None, None, None
+    if heuristic and solver == "highs":
+        rounded, forward, persistent, starting_record = _starting_plans(
+            case, nm, budget, mip_gap=mip_gap, threads=threads, progress=progress,
+            timings=timings)
+    watch = Budget()
+    result = _search(nm, rounded, persistent, budget, mip_gap=mip_gap, threads=threads,
+                     solver=solver, log=log, progress=progress, options=solver_options)
+    timings["solve_s"] = watch.elapsed()
+    if nm.interrupted and result.status == NO_SOLUTION and rounded is not None:
+        result = result.but(status=INTERRUPTED)
     if rounded is not None:
-        result, take_rounded = _with_starting_plan(result, rounded)
+        result, take_rounded = with_starting_plan(result, rounded)
         if take_rounded:  # the search stopped with nothing better: report the rounded plan
-                load_values(nm, rounded["values"])
-    if year_bound is not None and solver == "highs" and not nm.interrupted and result[
-            "status"] != INFEASIBLE:
-        start = time.perf_counter()
-        result, by_year = _with_year_bound(case, result, year_bound, mip_gap=mip_gap,
+            load_values(nm, rounded["values"])
+    by_year = None
+    if year_bound is not None and solver == "highs" and not nm.interrupted \
+            and result.status != INFEASIBLE:
+        watch = Budget()
+        result, by_year = with_year_bound(case, result, year_bound, mip_gap=mip_gap,
                                            threads=threads, progress=progress)
-        timings["year_bound_s"] = time.perf_counter() - start
-    else:
-        by_year = None
-    if result["status"] == INFEASIBLE:
+        timings["year_bound_s"] = watch.elapsed()
+    if result.status == INFEASIBLE:
         explanation = explain_infeasibility(data, solver=solver) if explain else None
-        return Plan.empty(case, status=INFEASIBLE, termination=result["termination"],
+        return Plan.empty(case, status=INFEASIBLE, termination=result.termination,
                           timings=timings, explanation=explanation, solver=solver)
-    if result["status"] == NO_SOLUTION:
-        return Plan.empty(case, status=NO_SOLUTION, termination=result["termination"],
-                          timings=timings, solver=solver, bound=result["bound"])
-    start = time.perf_counter()
+    if result.status == NO_SOLUTION:
+        return Plan.empty(case, status=NO_SOLUTION, termination=result.termination,
+                          timings=timings, solver=solver, bound=result.bound)
+    watch = Budget()
     plan = extract_plan(
-        nm, status=result["status"], termination=result["termination"],
-        bound=result["bound"], gap=result["gap"], timings=timings, solver=solver,
+        nm, status=result.status, termination=result.termination,
+        bound=result.bound, gap=result.gap, timings=timings, solver=solver,
     )
-    timings["extract_s"] = time.perf_counter() - start
-    plan.meta["solver_objective_cny"] = result["objective"]
+    timings["extract_s"] = watch.elapsed()
+    plan.meta["solver_objective_cny"] = result.objective
     if by_year is not None:
         plan.meta["year_bound"] = by_year
     plan.meta["mip_gap_requested"] = mip_gap
@@ -435,3 +374,69 @@ def solve(
     if forward is not None and "years_apart" in forward:
         plan.meta["years_apart"] = forward["years_apart"]
     return plan
+
+
+def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, *, mip_gap: float,
+                    threads: int | None,
+                    progress: Callable[[dict[str, Any]], None] | None,
+                    timings: dict[str, float]) -> tuple[Any, Any, Any, Any]:
+    """The best starting plan of a model whose search needs one (years apart, or the LP
+    rounding), the years-apart plan, the HiGHS instance that holds the model (loaded
+    once for the starting plans and the search) and the record of the starting plans
+    (:func:`_starting_plan_record`); Nones where there are none."""
+    rows = model_rows(nm)
+    if not _starting_plan_pays(nm, rows):
+        return None, None, None, None
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    persistent = SolverFactory("highs")
+    forward, rounded = None, None
+    if year_by_year_applies(case, rows):
+        watch = Budget()
+        forward = _year_by_year_start(case, nm, persistent, budget=Budget(budget.left(1.0)),
+                                      mip_gap=mip_gap, threads=threads, progress=progress)
+        timings["year_by_year_s"] = watch.elapsed()
+        if forward is not None:
+            timings["year_by_year_build_s"] = forward["build_s"]
+    watch = Budget()
+    # at most these shares of what is left, so that the search always gets the rest
+    left = budget.left(1.0)
+    share = HEURISTIC_TIME_SHARE_LARGE if relaxes_by_year(nm, rows) else HEURISTIC_TIME_SHARE
+    if not nm.interrupted and forward is None:
+        rounded = lp_rounding(nm, time_limit=None if left is None else share * left,
+                              first_plan_time_limit=None if left is None
+                              else FIRST_PLAN_TIME_SHARE * left,
+                              threads=threads, persistent=persistent, mip_gap=mip_gap,
+                              progress=progress, rows=rows)
+    timings["heuristic_s"] = watch.elapsed()
+    best = _better_start(rounded, forward)
+    return best, forward, persistent, _starting_plan_record(best, rounded, forward)
+
+
+def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, budget: Budget,
+            *, mip_gap: float, threads: int | None, solver: str, log: bool,
+            progress: Callable[[dict[str, Any]], None] | None,
+            options: dict[str, Any] | None) -> SolveResult:
+    """The MIP search from the starting plan ``start`` (if any) in the time left: the
+    solver's result, or the starting plan's when its bound already proves it."""
+    if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
+        return SolveResult(NO_SOLUTION, "interrupted")
+    if _proven_by_relaxation(start, mip_gap):
+        # the starting plan's bound already proves it: no search needed
+        assert start is not None
+        load_values(nm, start["values"])
+        return SolveResult(OPTIMAL, PROVEN_BY_YEARS if start["method"] == "years_apart"
+                           else PROVEN_BY_RELAXATION, start["objective"], start["bound"],
+                           relative_gap(start["objective"], start["bound"]))
+    if holds_model(persistent, nm.model):
+        persistent.update_variables(binaries(nm.model))  # back to the MIP's domains
+    else:
+        persistent = None
+    # HiGHS's clock leaves out what the call spends around it: what earlier solves of
+    # this model spent so is taken off its limit
+    limit = budget.left(1.0)
+    if limit is not None:
+        limit = max(1.0, limit - nm.solve_overhead_s)
+    return run_solver(nm, time_limit=limit, mip_gap=mip_gap, threads=threads,
+                      solver=solver, log=log, progress=progress, persistent=persistent,
+                      options=options, start=start["values"] if start is not None else None)

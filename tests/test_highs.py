@@ -1,0 +1,92 @@
+"""The solver adapter's own types: the one clock (a time limit held as a deadline, Budget)
+and how a solve ended (SolveResult, its Status)."""
+
+import json
+import math
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from netopt.model.highs import Budget, SolveResult
+from netopt.plan import INTERRUPTED, OPTIMAL, TIME_LIMIT, Status
+
+
+def _left_in_worker(budget: Budget) -> float | None:
+    return budget.left()
+
+
+def test_no_limit_has_nothing_left_to_count_but_still_tells_the_time():
+    budget = Budget(None)
+    assert not budget.limited
+    assert budget.left() is None and budget.share(0.5) is None
+    assert not budget.spent(1e9)
+    assert budget.elapsed() >= 0.0
+    assert Budget.of(None).left() is None
+
+
+def test_what_is_left_only_shrinks_and_shares_are_of_what_is_left():
+    budget = Budget(100.0)
+    first = budget.left()
+    second = budget.left()
+    assert 0.0 < second <= first <= 100.0
+    assert budget.share(0.25) <= 0.25 * first
+    assert budget.share(0.25) >= 0.25 * budget.left() - 1e-9
+    assert Budget(-5.0).left() == 0.0 and Budget(-5.0).left(1.0) == 1.0
+    assert Budget(-5.0).spent() and not budget.spent()
+    assert budget.spent(margin=1000.0)
+
+
+def test_of_passes_a_budget_as_itself():
+    budget = Budget(10.0)
+    assert Budget.of(budget) is budget
+    assert Budget.of(10.0) is not budget
+
+
+def test_a_budget_within_never_ends_after_its_parent():
+    parent = Budget(50.0)
+    assert parent.within(1000.0).deadline == parent.deadline
+    assert parent.within(None).deadline == parent.deadline
+    inner = parent.within(5.0)
+    assert inner.deadline < parent.deadline and inner.left() <= 5.0
+    assert Budget(None).within(5.0).left() <= 5.0
+    assert Budget(None).within(None).left() is None
+
+
+def test_a_reserve_kept_back_moves_the_deadline_not_the_start():
+    budget = Budget(30.0)
+    reserved = budget.less(10.0)
+    assert reserved.deadline == pytest.approx(budget.deadline - 10.0)
+    assert reserved.started == budget.started
+    assert Budget(None).less(10.0).deadline is None
+
+
+def test_a_budget_crosses_to_a_worker_process_with_its_deadline():
+    budget = Budget(60.0)
+    copy = pickle.loads(pickle.dumps(budget))
+    assert copy.deadline == budget.deadline and copy.started == budget.started
+    with ProcessPoolExecutor(1) as pool:
+        before = budget.left()
+        in_worker = pool.submit(_left_in_worker, budget).result()
+    # one machine, one clock: the worker sees the same deadline, later
+    assert 0.0 < in_worker <= before
+
+
+def test_a_status_is_its_string():
+    assert Status.OPTIMAL == "optimal" and OPTIMAL is Status.OPTIMAL
+    assert f"{TIME_LIMIT}" == "time_limit" and str(Status.NO_SOLUTION) == "no_solution"
+    assert json.loads(json.dumps({"status": INTERRUPTED})) == {"status": "interrupted"}
+
+
+def test_a_result_changed_keeps_its_gap_true_to_its_objective_and_bound():
+    stopped = SolveResult(TIME_LIMIT, "maxTimeLimit", 16000.0, 0.0, 1.0)
+    raised = stopped.but(bound=14000.0)
+    assert raised.gap == pytest.approx(2000.0 / 16000.0)
+    assert stopped.bound == 0.0  # (a result is never changed in place)
+    better = raised.but(objective=15000.0, status=OPTIMAL)
+    assert better.gap == pytest.approx(1000.0 / 15000.0) and better.status == "optimal"
+    assert raised.but(gap=0.5).gap == 0.5
+    assert better.has_plan and stopped.has_plan
+    nothing = SolveResult(Status.NO_SOLUTION, "interrupted")
+    assert not nothing.has_plan
+    assert math.isnan(nothing.objective) and nothing.gap == math.inf

@@ -177,6 +177,29 @@ class SolveProgress:
         self.stream.close()
 
 
+def print_standalone_split(table: pd.DataFrame, console: Console = console) -> None:
+    """The savings split from the members' stand-alone costs alone (one row per rule, one
+    column per member: cost, then savings %), each stand-alone cost with its gap."""
+    grand = table.attrs.get("grand_savings_cny", float("nan"))
+    set_money_unit(grand, *table["standalone_cost"].tolist())
+    unit = MONEY_SCALE["unit"]
+    console.print(f"the alliance saves {money(grand)} {unit} against every member going "
+                  "alone (each member alone solved; no other coalition)", markup=False)
+    alone = table.groupby("member", sort=False)[["standalone_cost", "standalone_gap"]].first()
+    names = [str(m) for m in alone.index]
+    cost = table.pivot(index="method", columns="member", values="allocated_cost")
+    pct = table.pivot(index="method", columns="member", values="savings_pct")
+    methods = list(dict.fromkeys(table["method"]))
+    rows = [("alone", [money(alone.at[m, "standalone_cost"]) for m in alone.index]),
+            ("alone: gap", [f"{alone.at[m, 'standalone_gap']:.2%}" for m in alone.index])]
+    rows += [(str(method), [money(cost.at[method, m]) for m in alone.index])
+             for method in methods]
+    print_split(console, f"Allocated cost, {unit}", "rule", names, rows)
+    rows = [(str(method), [f"{pct.at[method, m]:.1f}%" for m in alone.index])
+            for method in methods]
+    print_split(console, "Savings against going alone, %", "rule", names, rows)
+
+
 def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float,
                      console: Console = console) -> None:
     """Allocations, one row per method and one column per member (cost, then savings %),

@@ -446,3 +446,75 @@ def allocate_savings(
     members, stability = savings_report(game, None if methods is None else list(methods),
                                         lower_costs=lower)
     return SavingsAllocation(values, game, members, stability)
+
+
+#: The split rules that need only the stand-alone costs c({i}) and the grand coalition's.
+STANDALONE_RULES = ("proportional", "equal_split")
+
+
+def standalone_shares(alone: pd.Series, grand_cost_cny: float) -> dict[str, pd.Series]:
+    """Each member's savings (CNY) by :data:`STANDALONE_RULES`, from the stand-alone costs
+    ``alone`` (CNY by member) and the grand coalition's cost: ``proportional`` only when
+    the stand-alone costs are all >= 0 with a positive sum."""
+    savings = float(alone.sum()) - float(grand_cost_cny)
+    shares = {"equal_split": pd.Series(savings / len(alone), index=alone.index)}
+    if (alone >= 0).all() and alone.sum() > 0:
+        shares = {"proportional": savings * alone / alone.sum(), **shares}
+    return shares
+
+
+def standalone_split(
+    case: Case,
+    grand_cost_cny: float,
+    *,
+    executor: Executor | Any | None = None,
+    cache: str | Path | None = None,
+    progress: bool | ProgressCallback = True,
+    workers: int | None = None,
+    **solve_options: Any,
+) -> pd.DataFrame:
+    """The savings split by the rules that need only each member's stand-alone cost.
+
+    When the whole game (every coalition) is out of reach, what can be computed exactly
+    is each member alone, c({i}) (n small models), and the grand coalition's cost
+    ``grand_cost_cny`` (CNY, discounted: a plan of the whole case). The savings
+    ``sum c({i}) - c(N)`` are then split by :data:`STANDALONE_RULES`: ``proportional``
+    (in proportion to the stand-alone costs; not defined, and left out, unless they are
+    all >= 0 with a positive sum) and ``equal_split`` (equal shares of the savings).
+    No core check is possible without the other coalitions.
+
+    The members are valued by :func:`coalition_values` (same ``executor``, ``cache``,
+    ``progress``, ``workers`` and ``solve_options``: with :func:`allocate_savings`'s
+    options, the cache serves both). Returns one row per member and rule, as
+    :func:`netopt.allocation.savings_report`'s members (member, method,
+    standalone_cost, allocated_cost, savings, savings_pct; CNY) with the stand-alone
+    solve's ``standalone_bound`` (CNY) and ``standalone_gap``;
+    ``attrs["grand_savings_cny"]`` holds the savings split.
+    """
+    members = list(case.member_ids)
+    values = coalition_values(case, [[m] for m in members], executor=executor, cache=cache,
+                              progress=progress, workers=workers, **solve_options)
+    table = values.attrs["records"]
+    records = {coalition[0]: row for coalition, row
+               in zip(table["coalition"], table.to_dict("records"), strict=True)}
+    alone = pd.Series({m: float(values[frozenset([m])]) for m in members}, dtype=float)
+    savings = float(alone.sum()) - float(grand_cost_cny)
+    shares = standalone_shares(alone, grand_cost_cny)
+    rows = []
+    for method in STANDALONE_RULES:
+        if method not in shares:
+            continue
+        for member in members:
+            record = records[member]
+            saving = float(shares[method][member])
+            rows.append({
+                "member": member, "method": method, "standalone_cost": alone[member],
+                "allocated_cost": alone[member] - saving, "savings": saving,
+                "savings_pct": 100.0 * saving / alone[member] if alone[member] else math.nan,
+                "standalone_bound": record["bound_cny"], "standalone_gap": record["gap"],
+            })
+    table = pd.DataFrame(rows, columns=["member", "method", "standalone_cost",
+                                        "allocated_cost", "savings", "savings_pct",
+                                        "standalone_bound", "standalone_gap"])
+    table.attrs["grand_savings_cny"] = savings
+    return table

@@ -232,3 +232,23 @@ def test_allocate_rejects_a_bad_executor_or_method_in_one_line(tmp_path):
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert f"{option} {value}" in result.stderr
+
+
+def test_run_splits_the_savings_from_the_members_alone(tmp_path):
+    """--standalone-split (the default when the plan is not proven optimal): tiny/basic's
+    members alone by hand cost 7,000 and 20,000 CNY and together 8,000; the proportional
+    and equal-split rules each hand out exactly the 19,000 saved, and the run says how to
+    split them by every method."""
+    out = tmp_path / "plan"
+    result = netopt("run", str(data_path("tiny/basic")), "--out", str(out), "--no-export",
+                    "--standalone-split", "--cache", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert "netopt allocate" in result.stdout
+    assert not (out / "allocation.csv").exists()
+    split = pd.read_csv(out / "allocation_standalone.csv")
+    assert set(split["method"]) == {"proportional", "equal_split"}
+    alone = split.groupby("member")["standalone_cost"].first()
+    assert alone.to_dict() == pytest.approx({"A": 7000.0, "B": 20000.0})
+    for _method, group in split.groupby("method"):
+        assert group["allocated_cost"].sum() == pytest.approx(8000.0)
+        assert group["savings"].sum() == pytest.approx(19000.0)

@@ -13,12 +13,15 @@ import netopt
 from netopt.allocation import Game, nucleolus, savings_report, shapley
 from netopt.datasets import data_path
 from netopt.game import (
+    STANDALONE_RULES,
     CoalitionSolver,
     SolverToleranceWarning,
     all_coalitions,
     check_subadditive,
     coalition_case,
     coalition_values,
+    standalone_shares,
+    standalone_split,
 )
 from tests.test_forward import trap
 
@@ -174,3 +177,40 @@ def test_the_savings_report_carries_each_coalitions_bound(basic):
     assert (defined["in_interval_core"] == defined["in_core"]).all()
     assert (defined["excess_uncertainty"] >= -1e-6).all()
     assert (defined["excess_uncertainty"] <= 1e-4 * 20000).all()
+
+
+def test_the_standalone_split_matches_the_whole_games_rules_by_hand(basic, tmp_path):
+    """tiny/basic by hand: c(A) = 7,000, c(B) = 20,000, c(AB) = 8,000, so 19,000 saved;
+    in proportion to the stand-alone costs A saves 19,000 * 7/27, and an equal split
+    gives each 9,500. The same as the whole game's proportional and equal-split rules,
+    from the members alone and the grand coalition's cost; the cache serves both."""
+    grand = netopt.solve(basic).objective
+    split = standalone_split(basic, grand, workers=1, cache=tmp_path, progress=False)
+    assert split.attrs["grand_savings_cny"] == pytest.approx(19000)
+    shares = split.set_index(["method", "member"])
+    assert shares.loc[("proportional", "A"), "savings"] == pytest.approx(19000 * 7 / 27)
+    assert shares.loc[("equal_split", "B"), "allocated_cost"] == pytest.approx(20000 - 9500)
+    for _method, group in split.groupby("method"):
+        assert group["allocated_cost"].sum() == pytest.approx(8000)
+    assert (split["standalone_bound"] <= split["standalone_cost"] + 1e-6).all()
+    whole = netopt.allocate_savings(basic, ["proportional", "equal_split"], progress=False,
+                                    workers=1, cache=tmp_path)
+    for method in STANDALONE_RULES:
+        expected = whole.members[whole.members["method"] == method].set_index("member")
+        found = split[split["method"] == method].set_index("member")
+        assert found["allocated_cost"].to_dict() == pytest.approx(
+            expected["allocated_cost"].to_dict()), method
+    # the singletons came from the cache: solved once
+    assert len(list(tmp_path.rglob("*.json"))) == 3
+
+
+def test_no_proportional_split_when_a_member_earns_alone():
+    """Stand-alone costs below zero (a member that earns alone) give no proportional
+    split; the equal split stands, and each rule hands out exactly the savings."""
+    alone = pd.Series({"A": 7000.0, "B": 20000.0})
+    shares = standalone_shares(alone, 8000.0)
+    assert shares["proportional"].to_dict() == pytest.approx(
+        {"A": 19000 * 7 / 27, "B": 19000 * 20 / 27})
+    shares = standalone_shares(pd.Series({"A": -5000.0, "B": 20000.0}), 8000.0)
+    assert set(shares) == {"equal_split"}
+    assert shares["equal_split"].to_dict() == pytest.approx({"A": 3500.0, "B": 3500.0})

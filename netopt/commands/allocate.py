@@ -22,7 +22,7 @@ def _write_atomic_csv(frame: pd.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _cache_folder(cache: Path | None) -> Path:
+def cache_folder(cache: Path | None) -> Path:
     """The coalition cache: ``cache``, else :func:`netopt.game.default_cache_folder`."""
     return cache if cache is not None else default_cache_folder()
 
@@ -42,8 +42,8 @@ def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cach
     try:
         with open_executor(executor, workers=workers, tasks=2 ** n - 1) as (pool, label):
             console.print(f"valuing {2 ** n - 1} coalitions of {n} members on {label} "
-                          f"(cache: {_cache_folder(cache)})")
-            savings = allocate_savings(loaded, executor=pool, cache=_cache_folder(cache),
+                          f"(cache: {cache_folder(cache)})")
+            savings = allocate_savings(loaded, executor=pool, cache=cache_folder(cache),
                                        mip_gap=mip_gap, time_limit=time_limit, method=method)
     except BatchError as exc:
         err_console.print(f"error: {exc}", markup=False)

@@ -10,9 +10,23 @@ import typer
 
 import netopt
 from netopt.commands import CaseArg, case_path
-from netopt.commands.allocate import allocate_case, cache_help
+from netopt.commands.allocate import allocate_case, cache_folder, cache_help
 from netopt.commands.export import export_all
-from netopt.console import MONEY_SCALE, SolveProgress, console, err_console, money, print_plan
+from netopt.console import (
+    MONEY_SCALE,
+    SolveProgress,
+    console,
+    err_console,
+    money,
+    print_plan,
+    print_standalone_split,
+)
+from netopt.errors import SolverError
+from netopt.game import standalone_split as split_from_standalone_costs
+
+#: Seconds per member alone when netopt run splits the savings from stand-alone costs:
+#: netopt allocate's default per coalition, so that its cache serves both.
+STANDALONE_SECONDS = 120.0
 
 
 def _new_output_folder(out: Path | None, case_name: str, overwrite: bool) -> Path:
@@ -48,6 +62,11 @@ def run(
         "--allocate/--no-allocate",
         help="Value every coalition and split the savings (default: on for up to 10 "
         "members).")] = None,
+    standalone_split: Annotated[bool, typer.Option(
+        "--standalone-split",
+        help="Split the savings from each member alone and the plan's cost (proportional, "
+        "equal split) instead of valuing every coalition: the default when the plan is not "
+        "proven optimal or the alliance has more than 10 members.")] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
     cache: Annotated[Path | None, typer.Option(help=cache_help())] = None,
     export: Annotated[bool, typer.Option(
@@ -126,22 +145,52 @@ def run(
         raise typer.Exit(130)
     if not plan.has_solution:
         raise typer.Exit(4)
+    n = len(loaded.member_ids)
     if allocate is None:
-        allocate = 2 <= len(loaded.member_ids) <= 10 and plan.status == "optimal"
-        if plan.status != "optimal" and len(loaded.member_ids) >= 2:
-            n = len(loaded.member_ids)
-            console.print(
-                f"savings allocation not run: the plan is not proven optimal, and each of "
-                f"the {2 ** n - 1} coalitions is a model of its own. To split the savings, "
-                f"run: netopt allocate {path} --out {folder / 'allocation'} (each coalition "
-                "with its proven bound and the core within those bounds; resumable; "
-                "--executor dask:ADDRESS spreads it over a Dask cluster)", markup=False)
+        allocate = 2 <= n <= 10 and plan.status == "optimal" and not standalone_split
+        standalone_split = standalone_split or (n >= 2 and not allocate)
+    if standalone_split and n >= 2 and not allocate:
+        _split_from_standalone(loaded, plan, folder, path, workers=workers, cache=cache,
+                               mip_gap=mip_gap)
     if allocate:
         allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
                       time_limit=time_limit)
     if export:
         for written in export_all(folder):
             console.print(f"wrote [bold]{written}[/bold]")
+
+
+def _split_from_standalone(loaded: netopt.Case, plan: netopt.Plan, folder: Path, path: Path,
+                           *, workers: int | None, cache: Path | None,
+                           mip_gap: float) -> None:
+    """The whole game is out of this run's reach: split the savings by the rules that need
+    only each member alone and the plan's cost (written to allocation_standalone.csv), and
+    say how to run the whole game."""
+    n = len(loaded.member_ids)
+    why = "the plan is not proven optimal" if plan.status != "optimal" else (
+        f"the alliance has {n} members" if n > 10 else "--standalone-split")
+    console.print(f"{why}, and each of the {2 ** n - 1} coalitions is a model of its "
+                  f"own: valuing the {n} members alone ("
+                  f"{STANDALONE_SECONDS:g} s each at most), for the rules that need no other "
+                  "coalition", markup=False)
+    try:
+        table = split_from_standalone_costs(loaded, plan.objective, workers=workers,
+                                 cache=cache_folder(cache), mip_gap=mip_gap,
+                                 time_limit=STANDALONE_SECONDS)
+    except SolverError as exc:
+        err_console.print(f"stand-alone costs not found: {exc}", markup=False)
+    else:
+        print_standalone_split(table)
+        table.to_csv(folder / "allocation_standalone.csv", index=False)
+        console.print(f"wrote [bold]{folder / 'allocation_standalone.csv'}[/bold]")
+    console.print(
+        f"To split the savings by every method (Shapley, nucleolus, core, ...), run: "
+        f"netopt allocate {path} --out {folder / 'allocation'}"
+        + (f" --cache {cache}" if cache is not None else "")
+        + " (each coalition with its "
+        "proven bound and the core within those bounds; resumable, and the members "
+        "valued here are reused from the cache; --executor dask:ADDRESS spreads it over a "
+        "Dask cluster)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

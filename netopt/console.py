@@ -195,9 +195,14 @@ def print_standalone_split(table: pd.DataFrame, console: Console = console) -> N
     rows += [(str(method), [money(cost.at[method, m]) for m in alone.index])
              for method in methods]
     print_split(console, f"Allocated cost, {unit}", "rule", names, rows)
-    rows = [(str(method), [f"{pct.at[method, m]:.1f}%" for m in alone.index])
-            for method in methods]
+    # (a share of a stand-alone cost of zero or below says nothing)
+    rows = [(str(method), [f"{pct.at[method, m]:.1f}%"
+                           if alone.at[m, "standalone_cost"] > 0 else "-"
+                           for m in alone.index]) for method in methods]
     print_split(console, "Savings against going alone, %", "rule", names, rows)
+    if "proportional" not in methods:
+        console.print("no proportional split: a member's stand-alone cost is below zero "
+                      "(it earns alone)", markup=False)
 
 
 def print_allocation(members: pd.DataFrame, stability: pd.DataFrame, grand: float,

@@ -22,9 +22,12 @@ from netopt.datasets import data_path
 from netopt.errors import CaseError
 from netopt.model.decompose import solve_years_apart
 from netopt.model.forward import year_by_year_plan
+from netopt.model.solve import SolvePolicy
 from tests.test_forward import trap
 
 EXACT = {"mip_gap": 1e-9}
+#: starting plans (years apart) for models as small as these
+STARTING_PLANS = SolvePolicy(heuristic_min_binaries=0)
 
 
 def growth(sizing: str = "modules") -> netopt.Case:
@@ -114,11 +117,10 @@ def test_rounds_go_on_while_a_pass_improves_the_plan_at_a_coarse_gap():
     assert result["rounds"] == 2
 
 
-def test_solve_reports_the_years_bound_and_plan(monkeypatch):
+def test_solve_reports_the_years_bound_and_plan():
     """With the starting plans switched on for this small model, solve() takes the years
     apart: their plan, their bound in plan.meta, and the search proves the optimum."""
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
-    plan = netopt.solve(trap(), time_limit=120, **EXACT)
+    plan = netopt.solve(trap(), time_limit=120, policy=STARTING_PLANS, **EXACT)
     assert plan.status == "optimal"
     assert plan.objective == pytest.approx(14000.0)
     record = plan.meta["years_apart"]
@@ -130,9 +132,9 @@ def test_solve_reports_the_years_bound_and_plan(monkeypatch):
     assert record["trace"][-1]["objective_cny"] == pytest.approx(14000.0)
 
 
-def test_a_plan_within_the_gap_of_the_years_bound_needs_no_search(monkeypatch):
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
-    plan = netopt.solve(growth("continuous"), time_limit=120, mip_gap=1e-6)
+def test_a_plan_within_the_gap_of_the_years_bound_needs_no_search():
+    plan = netopt.solve(growth("continuous"), time_limit=120, mip_gap=1e-6,
+                        policy=STARTING_PLANS)
     assert plan.status == "optimal"
     assert plan.termination == solve_module.PROVEN_BY_YEARS
     assert plan.objective == pytest.approx(13000.0)

@@ -21,10 +21,12 @@ from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
 from netopt.model.network import prepare
-from netopt.model.solve import year_by_year_applies
+from netopt.model.solve import SolvePolicy, year_by_year_applies
 from tests.strategies import case_tables
 
 EXACT = {"mip_gap": 1e-9}
+#: starting plans (years apart) for models as small as these
+STARTING_PLANS = SolvePolicy(heuristic_min_binaries=0)
 
 
 def growth():
@@ -73,7 +75,7 @@ def test_growth_year_by_year_is_the_optimum():
     assert whole_model_cost(growth(), plan) == pytest.approx(14000.0)
 
 
-def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch, tmp_path):
+def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(tmp_path):
     case = trap()
     plan = year_by_year_plan(case, **EXACT)
     assert plan["levels"] == {2026: {"d2": "only"}, 2027: {"d1": "small", "d2": "only"}}
@@ -85,8 +87,7 @@ def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch,
     # with the starting plans switched on for this small model, solve() takes the years
     # apart: the backward pass escapes the trap, and the plan is reported beside the
     # search's (no LP rounding once the years give a plan)
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
-    solved = netopt.solve(case, time_limit=60, **EXACT)
+    solved = netopt.solve(case, time_limit=60, policy=STARTING_PLANS, **EXACT)
     assert solved.status == "optimal"
     assert solved.objective == pytest.approx(14000.0)
     record = solved.meta["starting_plan"]
@@ -106,7 +107,6 @@ def test_year_by_year_is_myopic_and_the_search_recovers_the_optimum(monkeypatch,
 def test_the_time_limit_counts_from_the_call(monkeypatch):
     """Building the model, the starting plans and the search share one time limit, less
     the extraction's reserve: a slow build leaves every solve less time."""
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 0)
     build, run = solve_module.build_model, solve_module.run_solver
 
     def slow_build(data, **options):
@@ -125,12 +125,12 @@ def test_the_time_limit_counts_from_the_call(monkeypatch):
     monkeypatch.setattr(highs_module, "run_solver", timed_run)  # (solve_fixed's LP)
     limit, case = 60.0, trap()
     called = time.perf_counter()
-    solved = netopt.solve(case, time_limit=limit, **EXACT)
+    solved = netopt.solve(case, time_limit=limit, policy=STARTING_PLANS, **EXACT)
     assert solved.objective == pytest.approx(14000.0)
     timings = solved.timings
     assert timings["build_s"] >= 2.0
     assert {"year_by_year_s", "heuristic_s"} <= set(timings)
-    reserve = solve_module.EXTRACT_RESERVE * (timings["prepare_s"] + timings["build_s"])
+    reserve = STARTING_PLANS.extract_reserve * (timings["prepare_s"] + timings["build_s"])
     # the LP of the years' plan and the search (the years themselves run in worker
     # processes): all within the limit less the reserve (before, the search had the
     # limit less the starting plans, from its start)
@@ -170,7 +170,7 @@ def test_an_opening_budget_over_all_years_or_a_large_model_turns_it_off():
     assert not year_by_year_applies(growth().replace(parameters={
         "opening_budget_cny": 1e6}), rows=20)
     assert not year_by_year_applies(netopt.load_case(data_path("tiny/basic")), rows=20)
-    assert not year_by_year_applies(growth(), rows=solve_module.YEAR_BY_YEAR_MAX_ROWS + 1)
+    assert not year_by_year_applies(growth(), rows=SolvePolicy().year_by_year_max_rows + 1)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -221,7 +221,8 @@ def test_netopt_run_reports_the_starting_plans(tmp_path):
             handle.write(line + "\n")
     assert netopt.load_case(folder).content_hash() == trap().content_hash()
     out = tmp_path / "out"
-    script = ("import sys, netopt.model.solve as s; s.HEURISTIC_MIN_BINARIES = 0; "
+    script = ("import sys, netopt.model.solve as s; "
+              "s.DEFAULT_POLICY = s.SolvePolicy(heuristic_min_binaries=0); "
               "from netopt.cli import main; sys.exit(main(sys.argv[1:]))")
     result = subprocess.run([sys.executable, "-c", script, "run", str(folder), "--out",
                              str(out), "--no-export", "--no-allocate"],

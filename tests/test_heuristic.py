@@ -425,19 +425,18 @@ def test_ctrl_c_in_a_points_mip_stops_the_relaxation_by_year(monkeypatch):
 
 
 @pytest.mark.parametrize("decoy, proven", [(False, True), (True, False)])
-def test_starting_plan_proven_by_its_relaxation_needs_no_search(monkeypatch, decoy, proven):
+def test_starting_plan_proven_by_its_relaxation_needs_no_search(decoy, proven):
     """Without outsourcing, tiny/growth's relaxation is integral (bound = first plan =
     14,000 CNY, above): the plan is optimal as it stands, and netopt.solve says so
     without a search. With the decoy source (and outsourcing, which it needs) the
     relaxation opens half a level, below 14,000, so HiGHS's search must prove it."""
     import netopt.model.solve as solve_module
 
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
     # the LP rounding's path: no years apart (whose bound would prove it first)
-    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
+    policy = solve_module.SolvePolicy(heuristic_min_binaries=1, year_by_year_max_rows=0)
     case, _nm = growth_model(decoy=decoy) if decoy else growth_model(
         decoy=False, allow_outsourcing=False)
-    plan = netopt.solve(case, mip_gap=1e-6)
+    plan = netopt.solve(case, mip_gap=1e-6, policy=policy)
     check_plan(case, plan)
     assert plan.status == "optimal"
     assert plan.objective == pytest.approx(14000.0)

@@ -12,10 +12,16 @@ from hypothesis import strategies as st
 import netopt
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
+from netopt.model.solve import SolvePolicy
 from tests.invariants import check_plan
 from tests.strategies import MONEY_COLUMNS, MONEY_PARAMETERS, case_tables
 
 EXACT = {"mip_gap": 1e-9}
+
+
+#: the LP rounding's path on cases small enough to solve by hand: a starting plan for a
+#: model of one free binary, and no years apart (whose bound would prove it first)
+LP_ROUNDING = SolvePolicy(heuristic_min_binaries=1, year_by_year_max_rows=0)
 
 
 def solve_checked(case, **options):
@@ -303,18 +309,14 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     bind, the first LP by interior point, on a copy of the persistent HiGHS's model), and with
     the relaxation taken one year at a time as for models over 100,000 rows."""
     import netopt.model.heuristic as heuristic_module
-    import netopt.model.solve as solve_module
 
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
-    # the LP rounding's path (a multi-year model would take its years apart first)
-    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     if relaxation == "ipm":
         monkeypatch.setattr(heuristic_module, "RELAXATION_IPM_ROWS", 0)
     if relaxation == "by_year":
         monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
     seen = []
     case = netopt.load_case(data_path(name))
-    plan = solve_checked(case, progress=seen.append)
+    plan = solve_checked(case, progress=seen.append, policy=LP_ROUNDING)
     assert "heuristic_s" in plan.timings
     assert plan.status == "optimal"
     assert plan.objective == pytest.approx(optimum)
@@ -327,15 +329,13 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
 
 
 @pytest.mark.parametrize("min_rows, planned", [(1, True), (10**9, False)])
-def test_starting_plan_for_few_binaries_on_many_rows(monkeypatch, min_rows, planned):
-    """A model with fewer free binaries than HEURISTIC_MIN_BINARIES gets a starting plan
-    only if it has at least HEURISTIC_MIN_ROWS rows (OR-Library's capb: 100 binaries,
-    101,101 rows); either way the search ends at the hand-solved optimum of tiny/basic."""
-    import netopt.model.solve as solve_module
-
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 10**9)
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_ROWS", min_rows)
-    plan = solve_checked(netopt.load_case(data_path("tiny/basic")))
+def test_starting_plan_for_few_binaries_on_many_rows(min_rows, planned):
+    """A model with fewer free binaries than ``heuristic_min_binaries`` gets a starting
+    plan only if it has at least ``heuristic_min_rows`` rows (OR-Library's capb: 100
+    binaries, 101,101 rows); either way the search ends at the hand-solved optimum of
+    tiny/basic."""
+    policy = SolvePolicy(heuristic_min_binaries=10**9, heuristic_min_rows=min_rows)
+    plan = solve_checked(netopt.load_case(data_path("tiny/basic")), policy=policy)
     assert ("heuristic_s" in plan.timings) is planned
     assert ("starting_plan" in plan.meta) is planned
     assert plan.status == "optimal"
@@ -411,9 +411,6 @@ def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share
     import netopt.model.heuristic as heuristic_module
     import netopt.model.solve as solve_module
 
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
-    # the LP rounding's path (a multi-year model would take its years apart first)
-    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     if large:
         monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
     seen = {}
@@ -424,10 +421,11 @@ def test_large_models_give_the_starting_plan_more_time(monkeypatch, large, share
         return real(nm, **kwargs)
 
     monkeypatch.setattr(solve_module, "lp_rounding", spy)
-    plan = netopt.solve(netopt.load_case(data_path("tiny/growth")), time_limit=100.0)
+    plan = netopt.solve(netopt.load_case(data_path("tiny/growth")), time_limit=100.0,
+                        policy=LP_ROUNDING)
     assert plan.objective == pytest.approx(14000.0)
     assert seen["time_limit"] / seen["first_plan_time_limit"] == pytest.approx(
-        share / solve_module.FIRST_PLAN_TIME_SHARE)
+        share / LP_ROUNDING.first_plan_time_share)
 
 
 def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
@@ -438,9 +436,6 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
 
     import netopt.model.solve as solve_module
 
-    monkeypatch.setattr(solve_module, "HEURISTIC_MIN_BINARIES", 1)
-    # the LP rounding's path (a multi-year model would take its years apart first)
-    monkeypatch.setattr(solve_module, "YEAR_BY_YEAR_MAX_ROWS", 0)
     # the rounded plan is proven by its relaxation here: hide its bound, so that the
     # search runs all the same
     real_rounding = solve_module.lp_rounding
@@ -468,7 +463,7 @@ def test_search_limit_leaves_out_the_time_spent_around_highs(monkeypatch):
     monkeypatch.setattr(solve_module, "run_solver", spy)
     case = netopt.load_case(data_path("tiny/growth"))
     clock = time.perf_counter()
-    plan = netopt.solve(case, time_limit=100.0)
+    plan = netopt.solve(case, time_limit=100.0, policy=LP_ROUNDING)
     assert plan.objective == pytest.approx(14000.0)
     at, limit, nm = calls[-1]  # the search's
     assert nm.solve_overhead_s >= 0.5

@@ -107,11 +107,12 @@ class NetworkModel:
     interrupted: bool = False  # the user stopped a solve of this model (Ctrl-C)
     #: the most a solve of this model has spent outside HiGHS's own clock (seconds):
     #: handing over a starting plan and reading the values back, which a time limit
-    #: given to HiGHS leaves out (about 5-10 s at 10,000 dealers)
+    #: given to HiGHS leaves out
     solve_overhead_s: float = 0.0
 
     @property
     def case(self) -> Case:
+        """The case the model was built from."""
         return self.data.case
 
 

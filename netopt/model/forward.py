@@ -113,7 +113,6 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
     """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
     what ``below`` opens (the year before them) and at most what ``above`` opens (the
     year after them), if given."""
-
     watch = Budget()
     if below is not None:
         case = _with_existing(case, below)

@@ -216,7 +216,6 @@ def year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: floa
 
 def _year_model(case: Any, year: int) -> NetworkModel:
     """The model of ``case``'s year ``year`` on its own."""
-
     return build_model(prepare(year_case(case, year)))
 
 
@@ -319,7 +318,6 @@ def relaxation_by_year(nm: NetworkModel, *, time_limit: float | Budget | None = 
     ``workers`` > 1 solves that many years at once in worker processes, HiGHS on one
     thread in each (building a year's model is Python, and HiGHS's simplex mostly serial).
     """
-
     case = nm.case
     years = list(case.years)
     budget = Budget.of(time_limit)

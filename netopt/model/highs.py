@@ -50,7 +50,7 @@ class SolveResult:
         return self.status in (Status.OPTIMAL, Status.TIME_LIMIT, Status.INTERRUPTED)
 
     def but(self, **changes: Any) -> SolveResult:
-        """This result with some fields changed (the gap follows objective and bound)."""
+        """A copy with some fields changed (the gap follows objective and bound)."""
         result = replace(self, **changes)
         if ("objective" in changes or "bound" in changes) and "gap" not in changes:
             result = replace(result, gap=relative_gap(result.objective, result.bound))
@@ -112,7 +112,7 @@ class Budget:
         return inner
 
     def less(self, seconds: float) -> Budget:
-        """This budget with ``seconds`` kept back at its end (a reserve for what follows)."""
+        """A copy with ``seconds`` kept back at its end (a reserve for what follows)."""
         inner = Budget()
         inner.started = self.started
         inner.deadline = None if self.deadline is None else self.deadline - seconds

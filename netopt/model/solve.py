@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pyomo.environ as pyo
@@ -45,24 +46,47 @@ from netopt.plan import (
     relative_gap,
 )
 
-#: Models with fewer free binaries than this are left to the MIP search alone ...
-HEURISTIC_MIN_BINARIES = 500
-#: ... unless they have at least this many rows: there each of HiGHS's LPs is slow, and
-#: a starting plan lets it fix columns by reduced cost and restart early (BENCHMARKS.md,
-#: 'With a starting plan' in the OR-Library section).
-HEURISTIC_MIN_ROWS = 50_000
-#: Share of a time limit the starting-plan heuristic's search may use (the MIP search
-#: gets the rest) ...
-HEURISTIC_TIME_SHARE = 0.5
-#: ... on models whose relaxation is taken year by year (more rows than
-#: ``heuristic.RELAXATION_BY_YEAR_ROWS``): there HiGHS's search has not improved on the
-#: starting plan, while each rounded plan solved could (BENCHMARKS.md, 'Scale: 700,
-#: 3,000 and 10,000 dealers') ...
-HEURISTIC_TIME_SHARE_LARGE = 0.85
-#: ... and the share by which its relaxation and first rounded plan must be done, even
-#: past the first share: at scale the relaxation alone can take all of the first share
-#: (BENCHMARKS.md, 'Scale: 700, 3,000 and 10,000 dealers').
-FIRST_PLAN_TIME_SHARE = 0.85
+
+@dataclass(frozen=True)
+class SolvePolicy:
+    """How :func:`solve` shares its time among its stages, and when it builds a starting
+    plan. Every share is of the time left when the stage starts; the defaults are the
+    measured ones (BENCHMARKS.md, each in the section named)."""
+
+    #: Models with fewer free binaries than this are left to the MIP search alone ...
+    heuristic_min_binaries: int = 500
+    #: ... unless they have at least this many rows: there each of HiGHS's LPs is slow,
+    #: and a starting plan lets it fix columns by reduced cost and restart early
+    #: ('With a starting plan', in the OR-Library section).
+    heuristic_min_rows: int = 50_000
+    #: Share the LP rounding's search may use (the MIP search gets the rest) ...
+    heuristic_time_share: float = 0.5
+    #: ... on models whose relaxation is taken year by year: there HiGHS's search has not
+    #: improved on the starting plan, while each rounded plan solved could ('Scale: 700,
+    #: 3,000 and 10,000 dealers') ...
+    heuristic_time_share_large: float = 0.85
+    #: ... and the share by which its relaxation and first rounded plan must be done,
+    #: even past the first share: at scale the relaxation alone can take all of it.
+    first_plan_time_share: float = 0.85
+    #: Seconds kept back for extracting the plan, per second that preparing and building
+    #: the model took: extraction grows with the build ('The time limit counts from the
+    #: call').
+    extract_reserve: float = 0.75
+    #: Share a multi-year case's years solved apart may use
+    #: (:mod:`netopt.model.decompose`); the search on the whole model gets the rest.
+    years_apart_time_share: float = 0.85
+    #: Models with more rows than this get no years-apart plan: each year would be a MIP
+    #: too large for its share of the limit ('3,000 dealers with the year-by-year start').
+    year_by_year_max_rows: int = 100_000
+    #: Each year of ``year_bound`` stops at this share of the plan's gap, at most
+    #: ``year_gap_cap``: a year closed further would not move the plan's gap, and one
+    #: held looser leaves its time to the others ('A stronger bound: each year on its
+    #: own').
+    year_gap_share: float = 0.1
+    year_gap_cap: float = 0.01
+
+
+DEFAULT_POLICY = SolvePolicy()
 
 
 def _free_binaries(nm: NetworkModel, at_most: int) -> int:
@@ -77,13 +101,13 @@ def _free_binaries(nm: NetworkModel, at_most: int) -> int:
     return count
 
 
-def _starting_plan_pays(nm: NetworkModel, rows: int) -> bool:
+def _starting_plan_pays(nm: NetworkModel, rows: int, policy: SolvePolicy) -> bool:
     """Whether to build a starting plan: enough free binaries for the MIP search to
-    need one (``HEURISTIC_MIN_BINARIES``), or a few on a model large enough (``rows``,
-    :func:`netopt.model.heuristic.model_rows`) that each of the search's LPs is slow
-    (``HEURISTIC_MIN_ROWS``)."""
-    free = _free_binaries(nm, HEURISTIC_MIN_BINARIES)
-    return free >= HEURISTIC_MIN_BINARIES or (free > 0 and rows >= HEURISTIC_MIN_ROWS)
+    need one, or a few on a model large enough (``rows``) that each of the search's LPs
+    is slow (``policy``)."""
+    free = _free_binaries(nm, policy.heuristic_min_binaries)
+    return free >= policy.heuristic_min_binaries or (
+        free > 0 and rows >= policy.heuristic_min_rows)
 
 
 #: ``plan.termination`` of a starting plan within ``mip_gap`` of the relaxation's bound.
@@ -122,48 +146,34 @@ def with_starting_plan(result: SolveResult, rounded: dict[str, Any],
     return result.but(gap=relative_gap(result.objective, result.bound)), take_rounded
 
 
-#: Seconds kept back from a time limit for extracting the plan, per second that preparing
-#: and building the model took: extraction grows with the build, and takes less
-#: (BENCHMARKS.md, 'The time limit counts from the call').
-EXTRACT_RESERVE = 0.75
-
-#: Share of a multi-year case's time limit (of what is left after the build) that its
-#: years solved apart may use (:mod:`netopt.model.decompose`); the search on the whole
-#: model, from their plan, gets the rest.
-YEARS_APART_TIME_SHARE = 0.85
-
-
-#: Models with more rows than this get no year-by-year plan: each year is then a MIP
-#: too large for its share of the limit, and it leaves the LP rounding no time for the
-#: relaxation, so no bound (BENCHMARKS.md, '3,000 dealers with the year-by-year start').
-YEAR_BY_YEAR_MAX_ROWS = 100_000
-
-
-def year_by_year_applies(case: Case, rows: int) -> bool:
+def year_by_year_applies(case: Case, rows: int, policy: SolvePolicy = DEFAULT_POLICY,
+                         ) -> bool:
     """A year-by-year plan needs years to go by, no opening budget over all of them
     (each year alone would spend the whole budget), and a model of at most
-    ``YEAR_BY_YEAR_MAX_ROWS`` rows."""
-    return (len(case.years) > 1 and rows <= YEAR_BY_YEAR_MAX_ROWS
+    ``policy.year_by_year_max_rows`` rows."""
+    return (len(case.years) > 1 and rows <= policy.year_by_year_max_rows
             and not math.isfinite(case.parameters["opening_budget_cny"]))
 
 
-def solves_years_apart(case: Case, nm: NetworkModel) -> bool:
+def solves_years_apart(case: Case, nm: NetworkModel,
+                       policy: SolvePolicy = DEFAULT_POLICY) -> bool:
     """Whether :func:`solve` (with HiGHS) starts ``case``, built as ``nm``, from its years
     solved apart (:mod:`netopt.model.decompose`): a model whose search needs a starting
     plan, over several years with no opening budget over all of them."""
     rows = model_rows(nm)
-    return _starting_plan_pays(nm, rows) and year_by_year_applies(case, rows)
+    return _starting_plan_pays(nm, rows, policy) and year_by_year_applies(case, rows, policy)
 
 
 def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
-                        budget: Budget, mip_gap: float, threads: int | None,
+                        budget: Budget, policy: SolvePolicy, mip_gap: float,
+                        threads: int | None,
                         progress: Callable[[dict[str, Any]], None] | None,
                         ) -> dict[str, Any] | None:
     """The years solved apart (:mod:`netopt.model.decompose`: the years' bound and the
     forward pass, side by side): their plan as a plan of the whole model ``nm`` (its
     openings fixed, the flows re-optimised), with the years' bound. None if no plan."""
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    apart = solve_years_apart(case, time_limit=budget.share(YEARS_APART_TIME_SHARE),
+    apart = solve_years_apart(case, time_limit=budget.share(policy.years_apart_time_share),
                               mip_gap=mip_gap, workers=workers, progress=progress)
     nm.interrupted = nm.interrupted or apart["interrupted"]
     if apart["plan"] is None:
@@ -218,18 +228,11 @@ def _better_start(rounded: dict[str, Any] | None, forward: dict[str, Any] | None
     return {**best, "bound": rounded["bound"]}
 
 
-#: Each year of the year-by-year bound stops at this share of the plan's gap, at most
-#: YEAR_GAP_CAP: a year closed further would not move the plan's gap, and a year held
-#: looser leaves its time to the others (BENCHMARKS.md, 'A stronger bound: each year on
-#: its own').
-YEAR_GAP_SHARE = 0.1
-YEAR_GAP_CAP = 0.01
-
-
 def with_year_bound(case: Case, result: SolveResult, seconds: float, *, mip_gap: float,
-                     threads: int | None,
-                     progress: Callable[[dict[str, Any]], None] | None,
-                     ) -> tuple[SolveResult, dict[str, Any]]:
+                    threads: int | None,
+                    progress: Callable[[dict[str, Any]], None] | None,
+                    policy: SolvePolicy = DEFAULT_POLICY,
+                    ) -> tuple[SolveResult, dict[str, Any]]:
     """``result`` with its bound raised by the year-by-year bound, and that bound's record.
 
     An infeasible year proves the whole case infeasible. Years run side by side, as many
@@ -250,7 +253,7 @@ def with_year_bound(case: Case, result: SolveResult, seconds: float, *, mip_gap:
     # years side by side, one HiGHS thread each (see year_relaxation_bound)
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
     # each year only as precise as the plan's gap needs: a tenth of it, at most 1 %
-    year_gap = max(mip_gap, min(YEAR_GAP_CAP, YEAR_GAP_SHARE * result.gap))
+    year_gap = max(mip_gap, min(policy.year_gap_cap, policy.year_gap_share * result.gap))
     try:
         bound, table = year_relaxation_bound(case, time_limit=seconds, mip_gap=year_gap,
                                              threads=threads, workers=workers,
@@ -287,6 +290,7 @@ def solve(
     progress: Callable[[dict[str, Any]], None] | None = None,
     solver_options: dict[str, Any] | None = None,
     year_bound: float | None = None,
+    policy: SolvePolicy | None = None,
 ) -> Plan:
     """Design the network of ``case`` at minimum discounted cost (CNY).
 
@@ -307,8 +311,11 @@ def solve(
 
     ``time_limit`` (seconds) counts from this call: preparing and building the model,
     the starting plans and the search share it, and a little is kept back for extracting
-    the plan (``EXTRACT_RESERVE`` times the build's time), so that the whole call ends
+    the plan (``policy.extract_reserve`` times the build's time), so that the whole call ends
     close to it.
+
+    ``policy`` (a :class:`SolvePolicy`) sets how the time is shared among the stages and
+    when a starting plan is built; the default is the measured one.
 
     ``year_bound`` (seconds, HiGHS only), after the search, bounds the optimum from below
     by solving each year on its own (:func:`netopt.model.bounds.year_relaxation_bound`);
@@ -329,11 +336,12 @@ def solve(
     nm = build_model(data)
     timings["build_s"] = watch.elapsed()
     # extraction reads every variable back, as the build made them: keep its time aside
-    budget = call.less(EXTRACT_RESERVE * (timings["prepare_s"] + timings["build_s"]))
+    policy = policy or DEFAULT_POLICY
+    budget = call.less(policy.extract_reserve * (timings["prepare_s"] + timings["build_s"]))
     rounded, forward, persistent, starting_record = None, None, None, None
     if heuristic and solver == "highs":
         rounded, forward, persistent, starting_record = _starting_plans(
-            case, nm, budget, mip_gap=mip_gap, threads=threads, progress=progress,
+            case, nm, budget, policy, mip_gap=mip_gap, threads=threads, progress=progress,
             timings=timings)
     watch = Budget()
     result = _search(nm, rounded, persistent, budget, mip_gap=mip_gap, threads=threads,
@@ -350,7 +358,7 @@ def solve(
             and result.status != INFEASIBLE:
         watch = Budget()
         result, by_year = with_year_bound(case, result, year_bound, mip_gap=mip_gap,
-                                           threads=threads, progress=progress)
+                                          threads=threads, progress=progress, policy=policy)
         timings["year_bound_s"] = watch.elapsed()
     if result.status == INFEASIBLE:
         explanation = explain_infeasibility(data, solver=solver) if explain else None
@@ -376,7 +384,8 @@ def solve(
     return plan
 
 
-def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, *, mip_gap: float,
+def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolvePolicy, *,
+                    mip_gap: float,
                     threads: int | None,
                     progress: Callable[[dict[str, Any]], None] | None,
                     timings: dict[str, float]) -> tuple[Any, Any, Any, Any]:
@@ -385,27 +394,29 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, *, mip_gap: fl
     once for the starting plans and the search) and the record of the starting plans
     (:func:`_starting_plan_record`); Nones where there are none."""
     rows = model_rows(nm)
-    if not _starting_plan_pays(nm, rows):
+    if not _starting_plan_pays(nm, rows, policy):
         return None, None, None, None
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     persistent = SolverFactory("highs")
     forward, rounded = None, None
-    if year_by_year_applies(case, rows):
+    if year_by_year_applies(case, rows, policy):
         watch = Budget()
         forward = _year_by_year_start(case, nm, persistent, budget=Budget(budget.left(1.0)),
-                                      mip_gap=mip_gap, threads=threads, progress=progress)
+                                      policy=policy, mip_gap=mip_gap, threads=threads,
+                                      progress=progress)
         timings["year_by_year_s"] = watch.elapsed()
         if forward is not None:
             timings["year_by_year_build_s"] = forward["build_s"]
     watch = Budget()
     # at most these shares of what is left, so that the search always gets the rest
     left = budget.left(1.0)
-    share = HEURISTIC_TIME_SHARE_LARGE if relaxes_by_year(nm, rows) else HEURISTIC_TIME_SHARE
+    share = policy.heuristic_time_share_large if relaxes_by_year(nm, rows) \
+        else policy.heuristic_time_share
     if not nm.interrupted and forward is None:
         rounded = lp_rounding(nm, time_limit=None if left is None else share * left,
                               first_plan_time_limit=None if left is None
-                              else FIRST_PLAN_TIME_SHARE * left,
+                              else policy.first_plan_time_share * left,
                               threads=threads, persistent=persistent, mip_gap=mip_gap,
                               progress=progress, rows=rows)
     timings["heuristic_s"] = watch.elapsed()

@@ -326,8 +326,8 @@ def _index_shipments(b: _Build) -> None:
         for origin, destination in zip(frame["origin"], frame["destination"]):
             by_origin[origin].append(destination)
         # each source's destinations in the order of their table, not of distance: the
-        # textbook's order. netopt.solve proves capa-14000 in 110-116 s so, against
-        # 157-160 s by distance (2 HiGHS seeds; raw textbook model 88-101 s)
+        # textbook's order, which HiGHS searches faster (BENCHMARKS.md, 'OR-Library capa,
+        # capb, capc against the textbook strong formulation')
         position = {d: n for n, d in enumerate(heads[leg].index)}
         for destinations in by_origin.values():
             destinations.sort(key=lambda d: position.get(d, len(position)))

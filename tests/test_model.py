@@ -300,14 +300,19 @@ def test_chain_without_sites_warns():
 
 
 @pytest.mark.parametrize("relaxation", ["choose", "ipm", "by_year"])
-@pytest.mark.parametrize("name,optimum", [("tiny/basic", 8000.0), ("tiny/growth", 14000.0)])
-def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, optimum,
-                                                         relaxation):
+@pytest.mark.parametrize("name,sizing,optimum", [
+    ("tiny/basic", "modules", 8000.0), ("tiny/growth", "modules", 14000.0),
+    # sites sized by the tonne (tests/test_decompose.py works it by hand): no levels to
+    # round, the plan's LP sizes them
+    ("tiny/growth", "continuous", 13000.0)])
+def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, sizing,
+                                                         optimum, relaxation):
     """The path large models take (LP-rounding start on one persistent HiGHS, offered
     to the search as its first plan) on cases small enough to solve by hand, also with
     the relaxation as for the largest single-year models (its linking rows added as they
-    bind, the first LP by interior point, on a copy of the persistent HiGHS's model), and with
-    the relaxation taken one year at a time as for models over 100,000 rows."""
+    bind, the first LP by interior point, on a copy of the persistent HiGHS's model), and
+    with the relaxation taken one year at a time as for models over 100,000 rows (with
+    each year's MIP over its collection points)."""
     import netopt.model.heuristic as heuristic_module
 
     if relaxation == "ipm":
@@ -315,7 +320,7 @@ def test_starting_plan_path_gives_the_hand_solved_optimum(monkeypatch, name, opt
     if relaxation == "by_year":
         monkeypatch.setattr(heuristic_module, "RELAXATION_BY_YEAR_ROWS", 0)
     seen = []
-    case = netopt.load_case(data_path(name))
+    case = netopt.load_case(data_path(name)).replace(parameters={"site_capacity": sizing})
     plan = solve_checked(case, progress=seen.append, policy=LP_ROUNDING)
     assert "heuristic_s" in plan.timings
     assert plan.status == "optimal"

@@ -423,8 +423,11 @@ def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
     Year by year, a site whose relaxed capacity ``q`` (t/yr, ``capacity[site, year]``)
     lies between levels ``a < b`` gets ``a`` if ``q <= a + threshold (b - a)``, else
     ``b``; never less than the year before or its existing level. Threshold 0 rounds up,
-    1 down; a mapping gives each site its own.
+    1 down; a mapping gives each site its own. Sites sized by the tonne have no levels
+    to round (the plan's LP sizes them): nothing is fixed.
     """
+    if nm.data.continuous_sites:
+        return {}
     m = nm.model
     sites = nm.case.dismantling_sites
     chosen: dict[int, float] = {}

@@ -11,6 +11,7 @@ t/yr, from 200 to 400 t/yr. 2026 needs 100 t/yr but gets the smallest size, 200
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pandas as pd
@@ -22,6 +23,7 @@ from netopt.datasets import data_path
 from netopt.errors import CaseError
 from netopt.model.decompose import solve_years_apart
 from netopt.model.forward import year_by_year_plan
+from netopt.model.highs import Budget
 from netopt.model.solve import SolvePolicy
 from tests.test_forward import trap
 
@@ -115,6 +117,18 @@ def test_rounds_go_on_while_a_pass_improves_the_plan_at_a_coarse_gap():
     assert result["objective"] == pytest.approx(14000.0)
     assert result["bound"] == pytest.approx(13900.0, rel=0.05)
     assert result["rounds"] == 2
+
+
+def test_no_year_starts_once_the_time_is_spent():
+    """A limit already spent: the first round's pass still runs (its floor, a second a
+    year, finds the forward plan of 14,800 on this small case), but 2027 is not started
+    past the limit, so only the pass's first year has a bound and the years' bound is
+    not yet one."""
+    result = solve_years_apart(trap(), time_limit=Budget(0.0), workers=1, **EXACT)
+    assert result["objective"] == pytest.approx(14800.0)
+    assert [row["year"] for row in result["years"]] == [2026]
+    assert result["bound"] == -math.inf
+    assert result["rounds"] == 1
 
 
 def test_solve_reports_the_years_bound_and_plan():

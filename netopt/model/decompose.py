@@ -161,7 +161,9 @@ def solve_years_apart(
     is proven to this relative gap. ``workers`` processes run the tasks side by side.
     Returns ``plan`` (as :func:`netopt.model.forward.year_by_year_plan`'s, or None),
     ``objective`` (its cost, CNY, discounted), ``bound`` (the sum of the years' bounds,
-    CNY; -inf until every year has one), ``years`` (by year: ``bound_cny``,
+    CNY; -inf until every year has one: no year starts once the time is spent, so a
+    round cut short leaves the years it did not reach with their last bound), ``years``
+    (by year: ``bound_cny``,
     ``objective_cny`` of the year alone, ``gap``, ``seconds``), ``trace`` (one
     (seconds, objective, bound) per change), ``rounds`` and ``interrupted`` (Ctrl-C).
     """
@@ -222,6 +224,8 @@ def solve_years_apart(
                 running: dict[Future, int] = {}
                 while queue or running or plan_future is not None:
                     busy = len(running) + (plan_future is not None)
+                    if budget.spent():
+                        queue.clear()  # a year started now would outlive the limit
                     while queue and busy < workers:
                         year = queue.pop(0)
                         limit = _year_limit(budget, policy, workers - (plan_future is not None),

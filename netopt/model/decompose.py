@@ -163,9 +163,9 @@ def solve_years_apart(
     ``objective`` (its cost, CNY, discounted), ``bound`` (the sum of the years' bounds,
     CNY; -inf until every year has one: no year starts once the time is spent, so a
     round cut short leaves the years it did not reach with their last bound), ``years``
-    (by year: ``bound_cny``,
-    ``objective_cny`` of the year alone, ``gap``, ``seconds``), ``trace`` (one
-    (seconds, objective, bound) per change), ``rounds`` and ``interrupted`` (Ctrl-C).
+    (by year: ``bound_cny``, ``objective_cny`` of the year alone, ``gap``, ``seconds``),
+    ``trace`` (one (seconds, objective, bound) per change), ``rounds`` and
+    ``interrupted`` (Ctrl-C).
     """
     policy = policy or YearsPolicy()
     years = list(case.years)

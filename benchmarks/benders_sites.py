@@ -35,7 +35,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 import netopt
 from netopt.datasets import data_path
 from netopt.model.build import build_model
-from netopt.model.highs import run_solver
+from netopt.model.highs import highs_columns, loaded_highs, run_solver
 from netopt.model.network import prepare
 
 SITE_VARIABLES = {"modules": "site_level", "continuous": "site_open"}
@@ -179,10 +179,10 @@ def main() -> None:
     nm = build_model(prepare(case))
     opt = SolverFactory("highs")
     opt.set_instance(nm.model)
-    columns = opt._pyomo_var_to_solver_var_map
+    columns = highs_columns(opt)
     site_vars = list(getattr(nm.model, SITE_VARIABLES[args.sizing]).values())
     sites = np.array([columns[id(v)] for v in site_vars], dtype=np.int64)
-    lp = opt._solver_model.getLp()
+    lp = loaded_highs(opt).getLp()
 
     clock = time.perf_counter()
     master = Master(lp, sites, args.threads)

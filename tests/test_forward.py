@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -136,6 +137,24 @@ def test_the_time_limit_counts_from_the_call(monkeypatch):
     # limit less the starting plans, from its start)
     assert len(ends) >= 2
     assert max(ends) <= called + limit - reserve + 0.05
+
+
+def test_no_fallback_starts_that_could_not_load_the_model_in_time():
+    """With less time left than loading the model takes (``load_per_build`` times the
+    build), neither the LP rounding nor a search from no plan starts: the call ends
+    inside its limit with no plan, where before each loaded the whole model past it."""
+    rounding_only = SolvePolicy(heuristic_min_binaries=0, year_by_year_max_rows=0)
+    case = trap()
+    late = netopt.solve(case, time_limit=60, policy=replace(rounding_only,
+                                                            load_per_build=1e9), **EXACT)
+    assert late.status == "no_solution"
+    assert late.termination == solve_module.TOO_LATE_TO_LOAD
+    assert "year_by_year_s" not in late.timings  # years apart were never the path
+    assert late.timings["heuristic_s"] < 0.5 and late.timings["solve_s"] < 0.5
+    in_time = netopt.solve(case, time_limit=60, policy=replace(rounding_only,
+                                                               load_per_build=0.0), **EXACT)
+    assert in_time.status == "optimal" and in_time.objective == pytest.approx(14000.0)
+    assert in_time.meta["starting_plan"]["method"] == "lp_rounding"
 
 
 def test_two_years_solved_together_undo_the_trap():

@@ -90,3 +90,33 @@ def test_a_result_changed_keeps_its_gap_true_to_its_objective_and_bound():
     nothing = SolveResult(Status.NO_SOLUTION, "interrupted")
     assert not nothing.has_plan
     assert math.isnan(nothing.objective) and nothing.gap == math.inf
+
+
+def test_the_loaded_instance_and_its_maps_match_the_model():
+    """``loaded_highs``, ``highs_columns`` and ``highs_rows`` read what pyomo's persistent
+    HiGHS interface holds: one column per variable and one row per constraint of the
+    model, each index once; nothing before the model is loaded."""
+    import highspy
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.highs import highs_columns, highs_rows, loaded_highs
+
+    opt = SolverFactory("highs")
+    assert loaded_highs(opt) is None and highs_columns(opt) == {} and highs_rows(opt) == {}
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([1, 2, 3], bounds=(0, 10))
+    m.cap = pyo.Constraint([1, 2], rule=lambda m, i: m.x[i] + m.x[3] <= 4 * i)
+    m.cost = pyo.Objective(expr=-m.x[1] - 2 * m.x[2] - 3 * m.x[3])
+    opt.set_instance(m)
+    highs = loaded_highs(opt)
+    assert highs.getNumCol() == 3 and highs.getNumRow() == 2
+    columns, rows = highs_columns(opt), highs_rows(opt)
+    assert sorted(columns.values()) == [0, 1, 2]
+    assert {id(m.x[i]) for i in (1, 2, 3)} == set(columns)
+    assert sorted(rows.values()) == [0, 1]
+    # the row of cap[2] carries its bound, 8
+    lp = highs.getLp()
+    assert lp.row_upper_[rows[m.cap[2]]] == pytest.approx(8.0)
+    plain = highspy.Highs()
+    assert loaded_highs(plain) is plain

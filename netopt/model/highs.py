@@ -165,9 +165,9 @@ def run_interruptibly(call: Callable[[], Any], opt: Any,
     HiGHS runs in C++ and Python sees Ctrl-C only once it returns, so the solve runs in a
     worker thread while this (main) thread waits. On the first Ctrl-C HiGHS is asked to
     stop at its next check (between LP solves of the search); it returns its best plan so
-    far, which is marked interrupted. A second Ctrl-C stops waiting. ``opt`` holds the
-    ``highspy.Highs`` as ``_solver_model`` (pyomo's interface does, once it has built it);
-    ``subscribed``: (callback, function) pairs to take back afterwards.
+    far, which is marked interrupted. A second Ctrl-C stops waiting. ``opt`` is the
+    ``highspy.Highs`` that runs, or pyomo's persistent interface around it
+    (:func:`loaded_highs`); ``subscribed``: (callback, function) pairs to take back afterwards.
 
     ``finish_first``: a short solve whose result would be lost if stopped (an LP: stopped,
     it has no solution) is let finish on the first Ctrl-C, and still marked interrupted;
@@ -222,10 +222,10 @@ def run_interruptibly(call: Callable[[], Any], opt: Any,
 def _stop_highs(opt: Any) -> list:
     """Make the running HiGHS stop at its next interrupt check; [] if it is not built yet.
 
-    Returns the (callback, function) pairs subscribed. pyomo's HiGHS interface keeps its
-    ``highspy.Highs`` as a private attribute; the interrupt callbacks are highspy's.
+    Returns the (callback, function) pairs subscribed; the interrupt callbacks are
+    highspy's.
     """
-    highs = getattr(opt, "_solver_model", None)
+    highs = loaded_highs(opt)
     if highs is None:
         return []
 
@@ -241,6 +241,33 @@ def _stop_highs(opt: Any) -> list:
     return subscribed
 
 
+def loaded_highs(opt: Any) -> Any | None:
+    """The ``highspy.Highs`` behind ``opt``: pyomo's persistent HiGHS interface once it
+    has built its instance (None before), or a ``highspy.Highs`` itself.
+
+    pyomo keeps the instance and its maps as private attributes; this module's three
+    accessors (with :func:`highs_columns` and :func:`highs_rows`) are the one place in
+    netopt that reads them.
+    """
+    if opt is None:
+        return None
+    if hasattr(opt, "passModel"):  # a highspy.Highs already
+        return opt
+    return getattr(opt, "_solver_model", None)
+
+
+def highs_columns(opt: Any) -> dict[int, int]:
+    """HiGHS column index of each pyomo variable, by ``id``, in the model ``opt`` holds
+    ({} before it holds one)."""
+    return getattr(opt, "_pyomo_var_to_solver_var_map", None) or {}
+
+
+def highs_rows(opt: Any) -> dict[Any, int]:
+    """HiGHS row index of each pyomo constraint data object in the model ``opt`` holds
+    ({} before it holds one)."""
+    return getattr(opt, "_pyomo_con_to_solver_con_map", None) or {}
+
+
 def holds_model(opt: Any, model: Any) -> bool:
     """Whether the persistent pyomo solver ``opt`` has ``model`` loaded already."""
     return opt is not None and getattr(opt, "_model", None) is model
@@ -250,11 +277,11 @@ def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
     """Offer HiGHS a starting plan (values by ``id`` of pyomo variable) when it asks.
 
     Only for a persistent solver that holds ``model`` already: its map from pyomo
-    variables to HiGHS columns (a private attribute of pyomo's interface) places the
-    values. HiGHS checks the plan and keeps it as its incumbent if it is feasible.
+    variables to HiGHS columns (:func:`highs_columns`) places the values. HiGHS checks
+    the plan and keeps it as its incumbent if it is feasible.
     """
-    highs = getattr(opt, "_solver_model", None)
-    columns = getattr(opt, "_pyomo_var_to_solver_var_map", None)
+    highs = loaded_highs(opt)
+    columns = highs_columns(opt)
     if (highs is None or not columns or not holds_model(opt, model)
             or not hasattr(highs, "cbMipUserSolution")):
         return []
@@ -277,7 +304,7 @@ def _feed_highs(opt: Any, model: Any, start: dict[int, float]) -> list:
 
 def _watch_highs(opt: Any, progress: Callable[[dict[str, Any]], None]) -> list:
     """Report the MIP search's state to ``progress``: at each better plan, else each second."""
-    highs = getattr(opt, "_solver_model", None)
+    highs = loaded_highs(opt)
     if highs is None or not hasattr(highs, "cbMipImprovingSolution"):
         return []
     last = [-math.inf]
@@ -387,7 +414,7 @@ def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
         }
     clock = now()
     # HiGHS's run clock adds up over the runs of one instance (a persistent solver's)
-    highs = getattr(opt, "_solver_model", None) if holds_model(opt, model) else None
+    highs = loaded_highs(opt) if holds_model(opt, model) else None
     highs_before = highs.getRunTime() if highs is not None else 0.0
     results, interrupted = solve_interruptibly(opt, model, kwargs, progress, start,
                                                 finish_first=finish_on_interrupt)

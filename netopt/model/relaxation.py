@@ -25,7 +25,6 @@ pyomo model's variables.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,10 @@ from netopt.model.build import NetworkModel
 from netopt.model.highs import (
     Budget,
     SolveResult,
+    highs_columns,
+    highs_rows,
     load_values,
+    loaded_highs,
     run_interruptibly,
     use_threads,
 )
@@ -53,7 +55,7 @@ VIOLATION_TOLERANCE = 1e-6
 
 def _link_rows(nm: NetworkModel, persistent: Any) -> dict[tuple, list[int]]:
     """HiGHS row indices of the model's linking rows, by (group, origin, year)."""
-    rows_of = persistent._pyomo_con_to_solver_con_map  # a private map of pyomo's interface
+    rows_of = highs_rows(persistent)
     groups: dict[tuple, list[int]] = {}
     for name in LINK_GROUPS:
         component = getattr(nm.model, name, None)
@@ -159,7 +161,10 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     import highspy
 
     budget = Budget.of(time_limit)
-    lp = persistent._solver_model.getLp()
+    loaded = loaded_highs(persistent)
+    if loaded is None:
+        raise ValueError("the relaxation needs a persistent HiGHS solver that holds the model")
+    lp = loaded.getLp()
     lp.integrality_ = []  # a relaxation, whatever the loaded model's domains
     links = _LinkRows(lp, _link_rows(nm, persistent))
 
@@ -172,7 +177,6 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     if len(links.all):
         highs.deleteRows(len(links.all), links.all.astype(np.int32))
     links.add(highs, links.seed(SEED_LINKS))
-    holder = SimpleNamespace(_solver_model=highs)  # what run_interruptibly stops
     highs.setOptionValue("solver", method)
     rounds = 0
     status, termination = NO_SOLUTION, "not solved"
@@ -183,7 +187,7 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
         left = budget.left()
         if left is not None:
             highs.setOptionValue("time_limit", float(left))
-        _, interrupted = run_interruptibly(highs.run, holder)
+        _, interrupted = run_interruptibly(highs.run, highs)
         rounds += 1
         model_status = highs.getModelStatus()
         if interrupted:
@@ -208,7 +212,7 @@ def relax_with_lazy_links(nm: NetworkModel, persistent: Any, *,
     objective = float("nan")
     if status == OPTIMAL:
         objective = float(highs.getInfo().objective_function_value)
-        columns = persistent._pyomo_var_to_solver_var_map
+        columns = highs_columns(persistent)
         load_values(nm, {var_id: float(x[column]) for var_id, column in columns.items()})
     return SolveResult(status, termination, objective, objective,
                        0.0 if status == OPTIMAL else float("inf"),

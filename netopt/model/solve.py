@@ -72,6 +72,12 @@ class SolvePolicy:
     #: the model took: extraction grows with the build ('The time limit counts from the
     #: call').
     extract_reserve: float = 0.75
+    #: Seconds that loading the whole model into HiGHS takes, per second that preparing
+    #: and building it took: a fallback (the LP rounding after years apart that found no
+    #: plan, or a search with no plan to start from and the model not yet loaded) does
+    #: not start with less time left, since the load alone would overrun the limit
+    #: ('Scale: years apart at 10,000 dealers').
+    load_per_build: float = 1.5
     #: Share a multi-year case's years solved apart may use
     #: (:mod:`netopt.model.decompose`); the search on the whole model gets the rest.
     years_apart_time_share: float = 0.85
@@ -116,6 +122,8 @@ PROVEN_BY_RELAXATION = "starting plan within mip_gap of the relaxation's bound"
 #: ``plan.termination`` of a plan of the years solved apart within ``mip_gap`` of the
 #: sum of the years' bounds.
 PROVEN_BY_YEARS = "plan within mip_gap of the years' bound"
+#: ``plan.termination`` when the time left could not even load the model into HiGHS.
+TOO_LATE_TO_LOAD = "time limit reached before the model could be loaded into the solver"
 
 
 def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> bool:
@@ -339,14 +347,16 @@ def solve(
     # extraction reads every variable back, as the build made them: keep its time aside
     policy = policy or DEFAULT_POLICY
     budget = call.less(policy.extract_reserve * (timings["prepare_s"] + timings["build_s"]))
+    load_s = policy.load_per_build * (timings["prepare_s"] + timings["build_s"])
     rounded, forward, persistent, starting_record = None, None, None, None
     if heuristic and solver == "highs":
         rounded, forward, persistent, starting_record = _starting_plans(
             case, nm, budget, policy, mip_gap=mip_gap, threads=threads, progress=progress,
-            timings=timings)
+            timings=timings, load_s=load_s)
     watch = Budget()
     result = _search(nm, rounded, persistent, budget, mip_gap=mip_gap, threads=threads,
-                     solver=solver, log=log, progress=progress, options=solver_options)
+                     solver=solver, log=log, progress=progress, options=solver_options,
+                     load_s=load_s)
     timings["solve_s"] = watch.elapsed()
     if nm.interrupted and result.status == NO_SOLUTION and rounded is not None:
         result = result.but(status=INTERRUPTED)
@@ -389,11 +399,12 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
                     mip_gap: float,
                     threads: int | None,
                     progress: Callable[[dict[str, Any]], None] | None,
-                    timings: dict[str, float]) -> tuple[Any, Any, Any, Any]:
+                    timings: dict[str, float], load_s: float) -> tuple[Any, Any, Any, Any]:
     """The best starting plan of a model whose search needs one (years apart, or the LP
     rounding), the years-apart plan, the HiGHS instance that holds the model (loaded
     once for the starting plans and the search) and the record of the starting plans
-    (:func:`_starting_plan_record`); Nones where there are none."""
+    (:func:`_starting_plan_record`); Nones where there are none. The LP rounding does not
+    start with fewer than ``load_s`` seconds left (what loading the model takes)."""
     rows = model_rows(nm)
     if not _starting_plan_pays(nm, rows, policy):
         return None, None, None, None
@@ -414,7 +425,7 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
     left = budget.left(1.0)
     share = policy.heuristic_time_share_large if relaxes_by_year(nm, rows) \
         else policy.heuristic_time_share
-    if not nm.interrupted and forward is None:
+    if not nm.interrupted and forward is None and (left is None or left >= load_s):
         rounded = lp_rounding(nm, time_limit=None if left is None else share * left,
                               first_plan_time_limit=None if left is None
                               else policy.first_plan_time_share * left,
@@ -428,9 +439,12 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
 def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, budget: Budget,
             *, mip_gap: float, threads: int | None, solver: str, log: bool,
             progress: Callable[[dict[str, Any]], None] | None,
-            options: dict[str, Any] | None) -> SolveResult:
+            options: dict[str, Any] | None, load_s: float = 0.0) -> SolveResult:
     """The MIP search from the starting plan ``start`` (if any) in the time left: the
-    solver's result, or the starting plan's when its bound already proves it."""
+    solver's result, or the starting plan's when its bound already proves it. With no
+    plan to start from, no HiGHS instance that holds the model and fewer than ``load_s``
+    seconds left, the search does not start: loading the model would overrun the
+    limit."""
     if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
         return SolveResult(NO_SOLUTION, "interrupted")
     if _proven_by_relaxation(start, mip_gap):
@@ -447,6 +461,8 @@ def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, bud
     # HiGHS's clock leaves out what the call spends around it: what earlier solves of
     # this model spent so is taken off its limit
     limit = budget.left(1.0)
+    if start is None and persistent is None and limit is not None and limit < load_s:
+        return SolveResult(NO_SOLUTION, TOO_LATE_TO_LOAD)
     if limit is not None:
         limit = max(1.0, limit - nm.solve_overhead_s)
     return run_solver(nm, time_limit=limit, mip_gap=mip_gap, threads=threads,

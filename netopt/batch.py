@@ -107,6 +107,7 @@ def open_executor(executor: Any = None, *, workers: int | None = None,
     kind, arg = parse_executor(executor or "local")
     cores = os.cpu_count() or 1
     if kind == "local":
+        assert not isinstance(arg, str)  # parse_executor gives local a count or None
         n = arg or workers or max(1, min(cores, tasks or cores))
         with local_pool(n) as pool:
             yield pool, f"local:{n}"
@@ -127,6 +128,7 @@ def open_executor(executor: Any = None, *, workers: int | None = None,
         finally:
             client.close()
         return
+    assert not isinstance(arg, str)  # parse_executor gives dask-local a count or None
     n = arg or workers or cores
     import logging
 
@@ -151,9 +153,9 @@ def _label(executor: Any) -> str:
 
 def _as_completed(futures: list) -> Iterable:
     if futures and type(futures[0]).__module__.startswith("distributed"):
-        from distributed import as_completed
+        from distributed import as_completed as dask_as_completed
 
-        return as_completed(futures)
+        return dask_as_completed(futures)
     from concurrent.futures import as_completed
 
     return as_completed(futures)
@@ -454,9 +456,10 @@ class _Runner:
 
     def allocate(self, item: _Item) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
         settings = item.spec.allocation
-        options = {"mip_gap": settings.mip_gap if settings.mip_gap is not None
-                   else item.spec.solver.mip_gap,
-                   "time_limit": settings.time_limit, "threads": 1}
+        # solve options of allocate_savings (its **solve_options)
+        options: dict[str, Any] = {"mip_gap": settings.mip_gap if settings.mip_gap is not None
+                                   else item.spec.solver.mip_gap,
+                                   "time_limit": settings.time_limit, "threads": 1}
         start = time.perf_counter()
         self.bar.stop()  # the coalition solves show their own bar
         self.log.line(f"valuing the coalitions of {item.spec.name} "

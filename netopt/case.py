@@ -413,8 +413,8 @@ def _check_levels(typed: dict[str, pd.DataFrame], raw_tables: dict[str, RawTable
     if "dismantling_levels" in raw_tables:
         lraw = raw_tables["dismantling_levels"]
         dup = levels.duplicated(["dismantling_site_id", "level"])
-        for position in np.flatnonzero(dup.to_numpy()):
-            problems.append(Problem(lraw.origin, lraw.row_number(int(position)), "level",
+        for repeated in np.flatnonzero(dup.to_numpy()):
+            problems.append(Problem(lraw.origin, lraw.row_number(int(repeated)), "level",
                                     "level name repeated for this site"))
     if len(sites):
         sraw = raw_tables["dismantling_sites"]

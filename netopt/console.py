@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
 # Output that is not a terminal (a log, a pipe) gets wide tables rather than cut ones.
@@ -19,14 +20,21 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
-MONEY_SCALE = {"scale": 1e6, "unit": "CNY million"}
+class _MoneyScale(TypedDict):
+    """The unit money is shown in: the divisor and its name."""
+
+    scale: float
+    unit: str
+
+
+MONEY_SCALE: _MoneyScale = {"scale": 1e6, "unit": "CNY million"}
 
 
 def set_money_unit(*values: float) -> None:
     """Show money in CNY million, or in CNY when every figure is small (tiny cases)."""
     finite = [abs(v) for v in values if v == v and abs(v) != float("inf")]
     big = max(finite, default=0.0) >= 1e6
-    MONEY_SCALE.update(scale=1e6 if big else 1.0, unit="CNY million" if big else "CNY")
+    MONEY_SCALE.update({"scale": 1e6 if big else 1.0, "unit": "CNY million" if big else "CNY"})
 
 
 def money(value: float) -> str:
@@ -140,7 +148,7 @@ class SolveProgress:
         self.every_s = every_s
         self.stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
         self.console = Console(file=self.stream, width=console.width)
-        self.status = None
+        self.status: Status | None = None
         self.last = -float("inf")
 
     def __enter__(self) -> SolveProgress:
@@ -171,7 +179,7 @@ class SolveProgress:
             self.last = time.monotonic()
             self.console.print(text, markup=False, highlight=False)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.status is not None:
             self.status.stop()
         self.stream.close()

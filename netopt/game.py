@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 from pyomo.contrib.solver.common.factory import SolverFactory
@@ -41,6 +41,15 @@ from netopt.pool import local_pool
 from netopt.progress import ProgressCallback, no_progress, progress_bar
 
 Coalition = frozenset[str]
+
+
+class _SolveOptions(TypedDict):
+    """The settings a :class:`CoalitionSolver` passes to each solve."""
+
+    mip_gap: float
+    time_limit: float | None
+    threads: int | None
+    log: bool
 
 
 class SolverToleranceWarning(UserWarning):
@@ -89,8 +98,8 @@ class CoalitionSolver:
         self.case = case
         self.nm = build_model(case)
         self.model = self.nm.model
-        self.options = {"mip_gap": mip_gap, "time_limit": time_limit, "threads": threads,
-                        "log": log}
+        self.options: _SolveOptions = {"mip_gap": mip_gap, "time_limit": time_limit,
+                                       "threads": threads, "log": log}
         self.method = method if method != "auto" else (
             "years" if solves_years_apart(case, self.nm) else "whole")
         self.opt = SolverFactory("highs")
@@ -98,7 +107,7 @@ class CoalitionSolver:
         m = self.model
         facility_vars: dict[str, list] = {}  # member -> open/level vars it owns
 
-        def collect(table, var):
+        def collect(table: pd.DataFrame, var: Any) -> None:
             for (fid, _t), v in var.items():
                 owner = table.at[fid, "member_id"]
                 if owner:
@@ -240,9 +249,9 @@ def _as_completed(executor: Any, futures: list) -> Iterable:
     """The futures as they finish, on a concurrent.futures executor or a Dask client."""
     if type(executor).__module__.startswith("distributed"):
         # dask.distributed is heavy to import; only a Dask client needs its as_completed
-        from distributed import as_completed
+        from distributed import as_completed as dask_as_completed
 
-        return as_completed(futures)
+        return dask_as_completed(futures)
     from concurrent.futures import as_completed
 
     return as_completed(futures)
@@ -277,8 +286,8 @@ def coalition_values(
     unknown = {m for c in wanted for m in c} - set(members)
     if unknown:
         raise ValueError(f"unknown member(s) in coalitions: {sorted(unknown)}")
-    options = {"mip_gap": 1e-4, "time_limit": None, "threads": 1, "log": False,
-               "method": "auto"}
+    options: dict[str, Any] = {"mip_gap": 1e-4, "time_limit": None, "threads": 1,
+                               "log": False, "method": "auto"}
     options.update(solve_options)
     store = CoalitionCache(cache, case, options) if cache is not None else None
     records: dict[Coalition, dict] = {}

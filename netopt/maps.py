@@ -25,7 +25,7 @@ import math
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -165,7 +165,7 @@ def _arcs(flows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     arcs = grouped.agg(tonnes=("tonnes", "sum"), km=("km", "first"), tkm=("tkm", "sum"),
                        cost_cny=("cost_cny", "sum"), geometry=("geometry", "first"))
     parts = flows.groupby([*keys, "chemistry", "condition"], sort=False)["tonnes"].sum()
-    products = {}
+    products: dict[tuple[str, str, str], list[tuple[str, str, float]]] = {}
     for (leg, origin, dest, chemistry, condition), tonnes in parts.items():
         products.setdefault((leg, origin, dest), []).append((chemistry, condition, tonnes))
     arcs["products"] = [products.get(key, []) for key in arcs.index]
@@ -469,7 +469,7 @@ def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
     year, on each flow its tonnes by product, distance and transport cost.
     """
     import folium
-    from branca.element import Element
+    from branca.element import Element, Figure
 
     path = Path(path)
     if path.exists() and not overwrite:
@@ -484,11 +484,13 @@ def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
                       zoom_start=5, tiles=None, control_scale=True, zoom_snap=0.25)
     fmap.default_js = []  # the page inlines Leaflet instead of loading it from a CDN
     fmap.default_css = []
+    root = cast(Figure, fmap.get_root())  # a folium Map sits in a branca Figure
     script, style = leaflet_assets()
-    header = fmap.get_root().header
-    inline_css = Element("<style>{{ this.code }}</style>")
+    header = root.header
+    # elements with a ``code`` attribute of their own, which their template renders
+    inline_css: Any = Element("<style>{{ this.code }}</style>")
     inline_css.code = style + PAGE_STYLE
-    inline_js = Element("<script>{{ this.code }}</script>")
+    inline_js: Any = Element("<script>{{ this.code }}</script>")
     inline_js.code = script + JQUERY_SHIM
     header.add_child(inline_css, name="leaflet_css_inline")
     header.add_child(inline_js, name="leaflet_js_inline")
@@ -561,8 +563,8 @@ def interactive_map(plan: Any, path: str | Path, year: int | None = None, *,
         fmap.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]],
                         padding_top_left=(30, 30), padding_bottom_right=(430, 30))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(Element(_legend(plan, year, data)))
-    fmap.get_root().title = html.escape(map_title(plan, year))
+    root.html.add_child(Element(_legend(plan, year, data)))
+    root.title = html.escape(map_title(plan, year))
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

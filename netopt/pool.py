@@ -7,6 +7,7 @@ import multiprocessing
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 
 def ignore_sigint() -> None:  # pragma: no cover - runs in the worker processes
@@ -41,7 +42,7 @@ def quiet_wakeup(pool: ProcessPoolExecutor) -> None:
     after the join in :func:`terminate`. A write that finds the pipe closed has nobody
     left to wake, so it is safe to drop.
     """
-    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    wakeup: Any = getattr(pool, "_executor_manager_thread_wakeup", None)
     send = getattr(wakeup, "wakeup", None)
     if send is None:
         return

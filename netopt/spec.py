@@ -49,7 +49,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,13 @@ from typing import Any
 import pandas as pd
 
 from netopt.allocation import METHODS
-from netopt.case import load_case
+from netopt.case import Case, load_case
 from netopt.datasets import data_path
 from netopt.errors import CaseError, Problem
 from netopt.schema import Attribute, table_schema
+
+#: Records a problem with a spec key: ``bad(key, message)``.
+_Bad = Callable[[str, str], None]
 
 #: Top-level keys of a spec and the sections they open.
 TOP_KEYS = ("name", "description", "case", "parameters", "scale", "chemistries",
@@ -183,15 +186,15 @@ class Spec:
         return self.solver.options()
 
     # --- cases -----------------------------------------------------------------------
-    def load_case(self):
+    def load_case(self) -> Case:
         """The case the spec names, as it is on disk (not yet changed)."""
         return load_case(self.case)
 
-    def build_case(self):
+    def build_case(self) -> Case:
         """The spec's variant of its case: ``apply(load_case())``."""
         return self.apply(self.load_case())
 
-    def apply(self, case):
+    def apply(self, case: Case) -> Case:
         """A copy of ``case`` with the spec's overrides; raises CaseError naming keys."""
         problems: list[Problem] = []
         changes: dict[str, Any] = {}
@@ -215,7 +218,8 @@ class Spec:
     def _problem(self, key: str, message: str) -> Problem:
         return Problem(self.source, None, key, message)
 
-    def _apply_candidates(self, case, table, changes: dict[str, Any],
+    def _apply_candidates(self, case: Case, table: Callable[[str], pd.DataFrame],
+                          changes: dict[str, Any],
                           problems: list[Problem]) -> None:
         if not self.drop and not self.keep:
             return
@@ -225,9 +229,10 @@ class Spec:
                 kind_of[str(fid)] = kind
         dropped: dict[str, set[str]] = {kind: set() for kind in FACILITY_KINDS}
         for entry in self.drop:
-            kind = _kind_name(entry)
-            if kind is not None:
-                dropped[kind] |= {str(i) for i in getattr(case, FACILITY_KINDS[kind]).index}
+            whole_kind = _kind_name(entry)
+            if whole_kind is not None:
+                dropped[whole_kind] |= {str(i) for i in
+                                        getattr(case, FACILITY_KINDS[whole_kind]).index}
             elif entry in kind_of:
                 dropped[kind_of[entry]].add(entry)
             else:
@@ -254,7 +259,8 @@ class Spec:
                 gone = levels["dismantling_site_id"].astype(str).isin(ids[~mask])
                 changes["dismantling_levels"] = levels[~gone].reset_index(drop=True)
 
-    def _apply_chemistries(self, case, table, problems: list[Problem]) -> None:
+    def _apply_chemistries(self, case: Case, table: Callable[[str], pd.DataFrame],
+                           problems: list[Problem]) -> None:
         for chemistry, values in self.chemistries.items():
             if chemistry not in case.chemistries.index:
                 problems.append(self._problem(
@@ -266,7 +272,8 @@ class Spec:
             for column, value in values.items():
                 frame.loc[chemistry, column] = float(value)
 
-    def _apply_scale(self, case, table, parameters: dict[str, Any],
+    def _apply_scale(self, case: Case, table: Callable[[str], pd.DataFrame],
+                     parameters: dict[str, Any],
                      problems: list[Problem]) -> None:
         for key, factor in self.scale.items():
             how = SCALE_KEYS[key]
@@ -361,6 +368,7 @@ def parse_spec(text: str, *, source: str = "<spec>", base_dir: str | Path | None
     allocation = _check_allocation(_section(data, "allocation", bad), bad)
     if problems:
         raise CaseError(problems)
+    assert case_path is not None  # a missing or unknown case is a problem, raised above
     return Spec(
         name=name, case=case_path, description=description,
         parameters=parameters, scale=scale, chemistries=chemistries, drop=drop, keep=keep,
@@ -464,7 +472,7 @@ def _resolve_case(text: str, base_dir: str | Path | None) -> Path | None:
         return None
 
 
-def _section(data: Mapping[str, Any], key: str, bad) -> dict[str, Any]:
+def _section(data: Mapping[str, Any], key: str, bad: _Bad) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
         bad(key, f"must be a table ([{key}]), got {value!r}")
@@ -476,7 +484,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_value(key: str, value: Any, attribute: Attribute, bad) -> Any:
+def _check_value(key: str, value: Any, attribute: Attribute, bad: _Bad) -> Any:
     """A TOML value checked against a schema attribute; returns it typed (or None)."""
     if attribute.type == "bool":
         if not isinstance(value, bool):
@@ -517,7 +525,7 @@ def _check_value(key: str, value: Any, attribute: Attribute, bad) -> Any:
     return value
 
 
-def _check_parameters(section: dict[str, Any], bad) -> dict[str, Any]:
+def _check_parameters(section: dict[str, Any], bad: _Bad) -> dict[str, Any]:
     schema = table_schema("parameters")
     checked: dict[str, Any] = {}
     for key, value in section.items():
@@ -533,14 +541,14 @@ def _check_parameters(section: dict[str, Any], bad) -> dict[str, Any]:
     return checked
 
 
-def _factor(key: str, value: Any, bad) -> float | None:
+def _factor(key: str, value: Any, bad: _Bad) -> float | None:
     if not _is_number(value) or not math.isfinite(value) or value < 0:
         bad(key, f"must be a finite number >= 0 (a multiplier; got {value!r})")
         return None
     return float(value)
 
 
-def _check_scale(section: dict[str, Any], bad) -> dict[str, Any]:
+def _check_scale(section: dict[str, Any], bad: _Bad) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in section.items():
         if key not in SCALE_KEYS:
@@ -566,7 +574,7 @@ def _check_scale(section: dict[str, Any], bad) -> dict[str, Any]:
     return checked
 
 
-def _check_chemistries(section: dict[str, Any], bad) -> dict[str, Any]:
+def _check_chemistries(section: dict[str, Any], bad: _Bad) -> dict[str, Any]:
     schema = {name: a for name, a in table_schema("chemistries").items() if a.type != "id"}
     checked: dict[str, Any] = {}
     for chemistry, values in section.items():
@@ -587,7 +595,8 @@ def _check_chemistries(section: dict[str, Any], bad) -> dict[str, Any]:
     return checked
 
 
-def _check_candidates(section: dict[str, Any], bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _check_candidates(section: dict[str, Any],
+                      bad: _Bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
     lists: dict[str, tuple[str, ...]] = {"drop": (), "keep": ()}
     for key, value in section.items():
         if key not in CANDIDATE_KEYS:
@@ -606,7 +615,7 @@ def _check_candidates(section: dict[str, Any], bad) -> tuple[tuple[str, ...], tu
     return lists["drop"], lists["keep"]
 
 
-def _seconds(key: str, value: Any, bad) -> float | None | bool:
+def _seconds(key: str, value: Any, bad: _Bad) -> float | None | bool:
     """Seconds >= 0 (0: no limit -> None); False when the value is bad."""
     if not _is_number(value) or math.isnan(value) or value < 0:
         bad(key, f"must be a number of seconds >= 0 (0: no limit; got {value!r})")
@@ -614,14 +623,14 @@ def _seconds(key: str, value: Any, bad) -> float | None | bool:
     return None if value == 0 or math.isinf(value) else float(value)
 
 
-def _gap(key: str, value: Any, bad) -> float | None:
+def _gap(key: str, value: Any, bad: _Bad) -> float | None:
     if not _is_number(value) or not 0 <= value < 1:
         bad(key, f"must be a relative gap in [0, 1) (got {value!r})")
         return None
     return float(value)
 
 
-def _check_solver(section: dict[str, Any], bad) -> SolverSettings:
+def _check_solver(section: dict[str, Any], bad: _Bad) -> SolverSettings:
     settings: dict[str, Any] = {}
     for key, value in section.items():
         full = f"solver.{key}"
@@ -642,7 +651,7 @@ def _check_solver(section: dict[str, Any], bad) -> SolverSettings:
     return SolverSettings(**settings)
 
 
-def _check_allocation(section: dict[str, Any], bad) -> AllocationSettings:
+def _check_allocation(section: dict[str, Any], bad: _Bad) -> AllocationSettings:
     settings: dict[str, Any] = {}
     for key, value in section.items():
         full = f"allocation.{key}"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import highspy
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from netopt.allocation.game import additive, incidence
 
@@ -43,13 +44,13 @@ class LP:
         self.col_dual = np.zeros(ncol)
         self.solves = 0
 
-    def add_rows(self, a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    def add_rows(self, a: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> np.ndarray:
         """Add dense rows; return their row indices."""
-        a = np.atleast_2d(np.asarray(a, dtype=float))
-        m = a.shape[0]
+        dense = np.atleast_2d(np.asarray(a, dtype=float))
+        m = dense.shape[0]
         if m == 0:
             return np.zeros(0, dtype=np.int64)
-        rows, cols = np.nonzero(a)
+        rows, cols = np.nonzero(dense)
         starts = np.searchsorted(rows, np.arange(m)).astype(np.int32)
         self.h.addRows(
             m,
@@ -58,7 +59,7 @@ class LP:
             len(cols),
             starts,
             cols.astype(np.int32),
-            a[rows, cols],
+            dense[rows, cols],
         )
         idx = np.arange(self.nrow, self.nrow + m)
         self.nrow += m
@@ -113,7 +114,7 @@ class CoalitionLP(LP):
         self.candidate_v[-1] = -np.inf
         self.batch = max(2 * n, 16)
 
-    def add_other_rows(self, a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    def add_other_rows(self, a: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> np.ndarray:
         """Add rows that are not coalitions; return their indices."""
         idx = self.add_rows(a, lo, hi)
         self.row_mask.extend([-1] * len(idx))
@@ -121,17 +122,17 @@ class CoalitionLP(LP):
 
     def add_coalitions(self, masks: Iterable[int]) -> np.ndarray:
         """Add a row per new coalition (bitmask); return the row indices."""
-        masks = np.unique(np.asarray(list(masks), dtype=np.int64))
-        masks = masks[np.isfinite(self.candidate_v[masks])]
-        if masks.size == 0:
+        new: NDArray[np.int64] = np.unique(np.asarray(list(masks), dtype=np.int64))
+        new = new[np.isfinite(self.candidate_v[new])]
+        if new.size == 0:
             return np.zeros(0, dtype=np.int64)
-        a = np.zeros((masks.size, self.ncol))
-        a[:, : self.n] = incidence(masks, self.n)
+        a = np.zeros((new.size, self.ncol))
+        a[:, : self.n] = incidence(new, self.n)
         if self.t_col is not None:
             a[:, self.t_col] = 1.0
-        idx = self.add_rows(a, self.v[masks] - self.shift, np.full(masks.size, INF))
-        self.row_mask.extend(int(m) for m in masks)
-        self.candidate_v[masks] = -np.inf
+        idx = self.add_rows(a, self.v[new] - self.shift, np.full(new.size, INF))
+        self.row_mask.extend(int(m) for m in new)
+        self.candidate_v[new] = -np.inf
         return idx
 
     def excess_slack(self) -> np.ndarray:

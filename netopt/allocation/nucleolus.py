@@ -151,8 +151,8 @@ def _nucleolus_vector(v: np.ndarray, n: int, imputation: bool) -> tuple[np.ndarr
         for r in positive:
             fix_row(r, level)
         if imputation:
-            for i in np.flatnonzero(~pinned & (lp.col_dual[:n] > TOL_DUAL)):
-                pin(int(i))
+            for col in np.flatnonzero(~pinned & (lp.col_dual[:n] > TOL_DUAL)):
+                pin(int(col))
         if span.rank >= n:
             break
         # 2) other coalitions tight at this solution: can they be slack at this level?

@@ -138,6 +138,7 @@ def map_command(
         if out is not None and out.suffix.lower() not in (".png", ".html", ".htm"):
             raise ExportError(f"--out {out}: the map file must end in .png or .html")
         plan = _load(plan_dir)
+        kinds: list[tuple[str, Path | None]]
         if out is None:
             kinds = [("png", None), ("html", None)]
         else:

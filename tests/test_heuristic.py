@@ -79,6 +79,44 @@ def test_round_levels_never_shrinks():
     assert picked(nm, round_levels(nm, capacity, 0.5)) == {2026: "large", 2027: "large"}
 
 
+def opened(nm, chosen) -> dict[int, bool]:
+    """Whether the site sized by the tonne is open in each year."""
+    return {t: chosen[id(nm.model.site_open["d1", t])] == 1.0 for t in nm.data.years}
+
+
+@pytest.mark.parametrize("threshold,expected", [
+    # sized by the tonne: closed or open from the smallest size, 200 t/yr; relaxed
+    # capacity 100 t in 2026, 150 t in 2027
+    (0.0, {2026: True, 2027: True}),     # round up: any use opens
+    (0.5, {2026: False, 2027: True}),    # 100 <= 0.5 x 200 < 150
+    (0.75, {2026: False, 2027: False}),  # 150 <= 0.75 x 200
+])
+def test_round_site_openings_by_hand(threshold, expected):
+    _case, nm = growth_model(site_capacity="continuous")
+    capacity = {("d1", 2026): 100.0, ("d1", 2027): 150.0}
+    assert opened(nm, round_levels(nm, capacity, threshold)) == expected
+    assert opened(nm, round_levels(nm, capacity, {"d1": threshold})) == expected
+    assert len(round_levels(nm, capacity, threshold)) == len(nm.data.years)
+
+
+def test_a_site_sized_by_the_tonne_once_opened_stays_open():
+    _case, nm = growth_model(site_capacity="continuous")
+    capacity = {("d1", 2026): 390.0, ("d1", 2027): 10.0}
+    assert opened(nm, round_levels(nm, capacity, 0.5)) == {2026: True, 2027: True}
+
+
+def test_threshold_search_opens_sites_sized_by_the_tonne_at_their_hand_optimum():
+    """Sized by the tonne (13,000 by hand, tests/test_decompose.py), the relaxation takes
+    100 t to d1 in 2026, half its smallest size: rounding at 0.5 leaves it closed and
+    outsources those 100 t; the search steps down to a threshold that opens it."""
+    case, nm = growth_model(site_capacity="continuous")
+    rounded = lp_rounding(nm, mip_gap=0.0)
+    assert rounded["objective"] == pytest.approx(13000.0)
+    assert rounded["bound"] <= 13000.0 + 1e-6
+    assert rounded["thresholds"]["d1"] < 0.5
+    assert rounded["improvements"][0][1] > rounded["improvements"][-1][1]
+
+
 def test_threshold_search_finds_the_hand_solved_optimum():
     """Rounding to the nearest level closes the site in 2026 (outsourcing 100 t at 400 CNY/t);
     the search steps down to a threshold that opens it, the optimum of the README (14,000)."""

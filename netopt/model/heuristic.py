@@ -11,9 +11,10 @@
    the best.
 2. Round each dismantling site's relaxed capacity to a level, year by year: the level
    below if the relaxed capacity lies within a share ``threshold`` of the step above it,
-   else the level above, never shrinking. With every opening fixed, the flows are
-   re-optimised (an LP, cheap enough to solve many times over: BENCHMARKS.md,
-   'Starting plan: LP rounding with a threshold search').
+   else the level above, never shrinking (a site sized by the tonne has two steps,
+   closed and open from its smallest size: its size is left to the LP). With every
+   opening fixed, the flows are re-optimised (an LP, cheap enough to solve many times
+   over: BENCHMARKS.md, 'Starting plan: LP rounding with a threshold search').
 3. Search the threshold: one for all sites (from 0.5, stepping towards the better
    neighbour), then one per site (coordinate descent, largest sites first), keeping the
    best plan, while the time budget lasts. A level plan already evaluated is not solved
@@ -76,8 +77,8 @@ RELAXATION_IPM_ROWS = 100_000
 RELAXATION_BY_YEAR_ROWS = 100_000
 #: ... that many years at a time, in worker processes (at most the machine's cores).
 RELAXATION_BY_YEAR_WORKERS = 2
-#: The kinds of facility a relaxation opens (a site's levels are rounded instead; a site
-#: sized by the tonne is opened as the others, its size left to the plan's LP).
+#: The kinds of facility a relaxation opens (a site's levels, or its opening when sized
+#: by the tonne, are then rounded by :func:`round_levels`, which overrides these).
 OPENINGS = ("open_collection_point", "open_recycler", "open_reuse_outlet", "site_open")
 #: At scale, each year's MIP over its collection points (:func:`year_points`) gets this
 #: share of the first plan's budget, spread over the years (``workers`` at a time), up
@@ -418,24 +419,28 @@ def level_capacities(nm: NetworkModel) -> dict[str, dict[str, float]]:
 
 def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
                  threshold: float | Mapping[str, float]) -> dict[int, float]:
-    """0/1 value (by ``id`` of variable) of every ``site_level`` for a rounding threshold.
+    """0/1 value (by ``id`` of variable) of every site's choice for a rounding threshold:
+    its ``site_level`` in modules, its ``site_open`` sized by the tonne.
 
     Year by year, a site whose relaxed capacity ``q`` (t/yr, ``capacity[site, year]``)
     lies between levels ``a < b`` gets ``a`` if ``q <= a + threshold (b - a)``, else
     ``b``; never less than the year before or its existing level. Threshold 0 rounds up,
-    1 down; a mapping gives each site its own. Sites sized by the tonne have no levels
-    to round (the plan's LP sizes them): nothing is fixed.
+    1 down; a mapping gives each site its own. A site sized by the tonne has two steps,
+    closed (0) and open (from its smallest size up): it opens once ``q`` exceeds
+    ``threshold`` times its smallest size, and stays open; the plan's LP sizes it.
     """
-    if nm.data.continuous_sites:
-        return {}
     m = nm.model
     sites = nm.case.dismantling_sites
+    continuous = nm.data.continuous_sites
     chosen: dict[int, float] = {}
     for k, by_level in level_capacities(nm).items():
         share = threshold if isinstance(threshold, (int, float)) else threshold[k]
+        if continuous:
+            by_level = {"open": min(by_level.values())}
         steps = [(0.0, None), *sorted((cap, lv) for lv, cap in by_level.items())]
         existing = sites.at[k, "existing_level"] if k in sites.index else ""
-        floor = by_level[existing] if existing else 0.0
+        floor = (min(by_level.values()) if continuous else by_level[existing]) \
+            if existing else 0.0
         for t in nm.data.years:
             need = capacity.get((k, t), 0.0)
             pick = steps[-1]
@@ -446,6 +451,9 @@ def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
             if pick[0] < floor:
                 pick = next(step for step in steps if step[0] >= floor)
             floor = pick[0]
+            if continuous:
+                chosen[id(m.site_open[k, t])] = 0.0 if pick[1] is None else 1.0
+                continue
             for lv in by_level:
                 chosen[id(m.site_level[k, lv, t])] = 1.0 if lv == pick[1] else 0.0
     return chosen
@@ -580,8 +588,7 @@ class _RoundingSearch:
             self.rules = {"points MIP": open_from_first_use(nm, others | relaxed["points"]),
                           **self.rules}
         self.search_rule = next(iter(self.rules))
-        # (sites sized by the tonne have no levels to round: their LP sizes them)
-        self.sites = [] if nm.data.continuous_sites else list(level_capacities(nm))
+        self.sites = list(level_capacities(nm))
         self.solved: dict[tuple, float] = {}  # level plan -> objective (inf: infeasible)
         self.best: dict[str, Any] = {"objective": float("inf"), "thresholds": None,
                                      "values": None}

@@ -36,6 +36,7 @@ from netopt.allocation import (
     prenucleolus,
     proportional,
     savings_report,
+    separable_costs_remaining_benefits,
     shapley,
     shapley_table,
     stability,
@@ -774,3 +775,50 @@ def test_interval_core_by_hand() -> None:
     lower[(1, 3)] = -math.inf
     _, unknown = savings_report(game, ["equal_split"], lower_costs=lower)
     assert unknown.set_index("method").at["equal_split", "in_interval_core"] is None
+
+
+#: The TVA cost game (Straffin and Heaney 1981; Young 1985): three uses of the Tennessee
+#: Valley Authority's reservoirs (navigation, flood control, power), costs in $1,000.
+TVA = {(1,): 163520, (2,): 140826, (3,): 250096, (1, 2): 301607, (1, 3): 378821,
+       (2, 3): 367370, (1, 2, 3): 412584}
+
+
+def test_separable_costs_remaining_benefits_on_the_tva_game_by_hand():
+    """Separable costs m = c(N) - c(N - i) = (45,214, 33,763, 110,977); the rest,
+    412,584 - 189,954 = 222,630, is shared by the remaining benefits r = c(i) - m =
+    (118,306, 107,063, 139,119), sum 364,488."""
+    by_hand = [45214 + 222630 * 118306 / 364488, 33763 + 222630 * 107063 / 364488,
+               110977 + 222630 * 139119 / 364488]
+    _close(separable_costs_remaining_benefits(_game3(TVA, kind="cost")), by_hand, 1e-9,
+           "SCRB cost shares")
+    assert sum(by_hand) == pytest.approx(412584)
+    # the same from the savings game built from the costs: savings c(i) - x_i
+    savings = Game.from_costs(TVA, players=[1, 2, 3])
+    _close(separable_costs_remaining_benefits(savings),
+           [c - x for c, x in zip([163520, 140826, 250096], by_hand, strict=True)], 1e-9,
+           "SCRB savings")
+    frame = allocate_all(savings, methods=["separable_costs"])
+    assert frame["separable_costs"].sum() == pytest.approx(savings.grand_value)
+
+
+@given(st.floats(1.0, 100.0), st.floats(1.0, 100.0), st.floats(0.0, 1.0))
+def test_separable_costs_of_two_players_split_the_savings_equally(c1, c2, share):
+    """With two players r_1 = r_2 = c(1) + c(2) - c(12), the savings: an equal split."""
+    c12 = max(c1, c2) + share * min(c1, c2)  # subadditive, savings of (1 - share) min
+    game = Game.from_costs({("a",): c1, ("b",): c2, ("a", "b"): c12})
+    got = separable_costs_remaining_benefits(game)
+    saving = c1 + c2 - c12
+    if saving <= 1e-9 * max(c1, c2):
+        assert got is None
+    else:
+        _close(got, [saving / 2, saving / 2], 1e-9, "two players")
+
+
+def test_separable_costs_are_undefined_when_a_member_adds_savings_below_zero():
+    """c(N) > c(N - 3) + ...: player 3 makes the others' network dearer than without it
+    (r_3 = v(N) - v(N - 3) < 0), so the rule is undefined (None, NaN in the table)."""
+    costs = {(1,): 10, (2,): 10, (3,): 10, (1, 2): 12, (1, 3): 20, (2, 3): 20,
+             (1, 2, 3): 25}
+    game = Game.from_costs(costs, players=[1, 2, 3])
+    assert separable_costs_remaining_benefits(game) is None
+    assert allocate_all(game, methods=["separable_costs"])["separable_costs"].isna().all()

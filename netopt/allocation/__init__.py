@@ -8,8 +8,8 @@ transferable-utility (TU) game to allocations. One module per concept:
 * :mod:`~netopt.allocation.nucleolus`: the nucleolus, prenucleolus and least core;
 * :mod:`~netopt.allocation.core`: core checks (:func:`in_core`, :func:`stability`), and
   the game at the coalitions' proven bounds (:func:`optimistic_savings_game`);
-* :mod:`~netopt.allocation.rules`: tau value, equal profit method, proportional and
-  equal splits;
+* :mod:`~netopt.allocation.rules`: tau value, equal profit method, separable costs
+  remaining benefits, proportional and equal splits;
 * :mod:`~netopt.allocation.report`: every method side by side and the savings report.
 
 Conventions
@@ -40,7 +40,13 @@ from netopt.allocation.core import (
 from netopt.allocation.game import MAX_DENSE_PLAYERS, Game
 from netopt.allocation.nucleolus import least_core, nucleolus, prenucleolus
 from netopt.allocation.report import METHODS, allocate_all, savings_report
-from netopt.allocation.rules import equal_profit_method, equal_split, proportional, tau_value
+from netopt.allocation.rules import (
+    equal_profit_method,
+    equal_split,
+    proportional,
+    separable_costs_remaining_benefits,
+    tau_value,
+)
 from netopt.allocation.shapley import shapley, shapley_table
 
 __all__ = [
@@ -59,6 +65,7 @@ __all__ = [
     "prenucleolus",
     "proportional",
     "savings_report",
+    "separable_costs_remaining_benefits",
     "shapley",
     "shapley_table",
     "stability",

@@ -11,7 +11,13 @@ import pandas as pd
 from netopt.allocation.core import optimistic_savings_game, stability
 from netopt.allocation.game import Game
 from netopt.allocation.nucleolus import least_core, nucleolus, prenucleolus
-from netopt.allocation.rules import equal_profit_method, equal_split, proportional, tau_value
+from netopt.allocation.rules import (
+    equal_profit_method,
+    equal_split,
+    proportional,
+    separable_costs_remaining_benefits,
+    tau_value,
+)
 from netopt.allocation.shapley import shapley
 
 #: Columns of :func:`allocate_all`, in order.
@@ -24,6 +30,7 @@ METHODS: tuple[str, ...] = (
     "epm",
     "proportional",
     "equal_split",
+    "separable_costs",
 )
 
 
@@ -76,6 +83,8 @@ def allocate_all(
                 res = equal_profit_method(game)
             elif method == "proportional":
                 res = proportional(game, weights)
+            elif method == "separable_costs":
+                res = separable_costs_remaining_benefits(game)
             else:
                 res = equal_split(game)
         except ValueError:

@@ -1,4 +1,5 @@
-"""Allocation rules: the tau value, the equal profit method, proportional and equal splits."""
+"""Allocation rules: the tau value, the equal profit method, separable costs remaining
+benefits, proportional and equal splits."""
 
 from __future__ import annotations
 
@@ -146,6 +147,34 @@ def proportional(
     if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError("proportional needs non-negative weights with a positive sum")
     return allocation_series(game, game.grand_value * w / w.sum(), "proportional")
+
+
+def separable_costs_remaining_benefits(game: Game) -> pd.Series | None:
+    """Separable costs remaining benefits (SCRB; James and Lee 1971, as used for water
+    projects by Young, Okada and Hashimoto 1982), or ``None`` where it is undefined.
+
+    On costs: each player pays its separable cost ``m_i = c(N) - c(N minus i)`` (what it
+    adds to the others' network), and the non-separable rest ``c(N) - sum m`` is shared
+    in proportion to the remaining benefits ``r_i = c({i}) - m_i``. On the savings game
+    ``r_i = v(N) - v(N minus i)``, each player's marginal savings, and the rule is the
+    savings ``v(N)`` split in proportion to them; so it is computed on the savings game
+    (on the values themselves for a profit game) and, for a cost game, returned as cost
+    shares. Undefined when some ``r_i`` is negative or they sum to zero or less. Needs
+    only the grand coalition, each player alone and each ``N minus i``; with two players
+    it is the equal split of the savings.
+    """
+    v, sc = savings_vector(game)
+    n = game.n
+    full = (1 << n) - 1
+    marginal = v[full] - v[full ^ (1 << np.arange(n))]
+    tol = TOL_CHECK * value_scale(v)
+    if np.any(marginal < -tol) or marginal.sum() <= tol:
+        return None
+    marginal = np.maximum(marginal, 0.0)
+    x = v[full] * marginal / marginal.sum()
+    if sc is not None:
+        x = sc - x
+    return allocation_series(game, x, "separable_costs")
 
 
 def equal_split(game: Game, basis: str = "value") -> pd.Series:

@@ -33,6 +33,7 @@ import pandas as pd
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from netopt.allocation import Game, savings_report
+from netopt.allocation.rules import split_by_marginal_savings
 from netopt.case import Case
 from netopt.errors import SolverError
 from netopt.model.build import build_model
@@ -459,6 +460,8 @@ def allocate_savings(
 
 #: The split rules that need only the stand-alone costs c({i}) and the grand coalition's.
 STANDALONE_RULES = ("proportional", "equal_split")
+#: ... and the rule that needs each c(N minus i) too (``standalone_split(separable=True)``).
+SEPARABLE_RULE = "separable_costs"
 
 
 def standalone_shares(alone: pd.Series, grand_cost_cny: float) -> dict[str, pd.Series]:
@@ -476,6 +479,7 @@ def standalone_split(
     case: Case,
     grand_cost_cny: float,
     *,
+    separable: bool = False,
     executor: Executor | Any | None = None,
     cache: str | Path | None = None,
     progress: bool | ProgressCallback = True,
@@ -490,6 +494,10 @@ def standalone_split(
     ``sum c({i}) - c(N)`` are then split by :data:`STANDALONE_RULES`: ``proportional``
     (in proportion to the stand-alone costs; not defined, and left out, unless they are
     all >= 0 with a positive sum) and ``equal_split`` (equal shares of the savings).
+    ``separable=True`` also values each coalition of all members but one, c(N minus i)
+    (n models each about as hard as the whole case), for :data:`SEPARABLE_RULE`, the
+    separable costs remaining benefits (left out where undefined: a member whose
+    marginal savings ``c({i}) - c(N) + c(N minus i)`` are below zero).
     No core check is possible without the other coalitions.
 
     The members are valued by :func:`coalition_values` (same ``executor``, ``cache``,
@@ -497,33 +505,50 @@ def standalone_split(
     options, the cache serves both). Returns one row per member and rule, as
     :func:`netopt.allocation.savings_report`'s members (member, method,
     standalone_cost, allocated_cost, savings, savings_pct; CNY) with the stand-alone
-    solve's ``standalone_bound`` (CNY) and ``standalone_gap``;
-    ``attrs["grand_savings_cny"]`` holds the savings split.
+    solve's ``standalone_bound`` (CNY) and ``standalone_gap``, and for the separable
+    rule the cost of the others without the member, ``others_cost`` (CNY), and its
+    solve's ``others_gap``; ``attrs["grand_savings_cny"]`` holds the savings split.
     """
     members = list(case.member_ids)
-    values = coalition_values(case, [[m] for m in members], executor=executor, cache=cache,
+    coalitions = [[m] for m in members]
+    if separable and len(members) > 2:
+        coalitions += [[m for m in members if m != member] for member in members]
+    values = coalition_values(case, coalitions, executor=executor, cache=cache,
                               progress=progress, workers=workers, **solve_options)
     table = values.attrs["records"]
-    records = {coalition[0]: row for coalition, row
+    records = {frozenset(coalition): row for coalition, row
                in zip(table["coalition"], table.to_dict("records"), strict=True)}
     alone = pd.Series({m: float(values[frozenset([m])]) for m in members}, dtype=float)
     savings = float(alone.sum()) - float(grand_cost_cny)
     shares = standalone_shares(alone, grand_cost_cny)
+    others: dict[str, dict[str, Any]] = {}
+    if separable:
+        everyone = frozenset(members)
+        others = {m: records[everyone - {m}] for m in members}
+        marginal = [alone[m] - float(grand_cost_cny) + float(values[everyone - {m}])
+                    for m in members]
+        split = split_by_marginal_savings(savings, pd.Series(marginal).to_numpy())
+        if split is not None:
+            shares[SEPARABLE_RULE] = pd.Series(split, index=alone.index)
     rows = []
-    for method in STANDALONE_RULES:
+    for method in (*STANDALONE_RULES, SEPARABLE_RULE):
         if method not in shares:
             continue
         for member in members:
-            record = records[member]
+            record = records[frozenset([member])]
             saving = float(shares[method][member])
+            other = others.get(member, {}) if method == SEPARABLE_RULE else {}
             rows.append({
                 "member": member, "method": method, "standalone_cost": alone[member],
                 "allocated_cost": alone[member] - saving, "savings": saving,
                 "savings_pct": 100.0 * saving / alone[member] if alone[member] else math.nan,
                 "standalone_bound": record["bound_cny"], "standalone_gap": record["gap"],
+                "others_cost": other.get("cost_cny", math.nan),
+                "others_gap": other.get("gap", math.nan),
             })
     table = pd.DataFrame(rows, columns=["member", "method", "standalone_cost",
                                         "allocated_cost", "savings", "savings_pct",
-                                        "standalone_bound", "standalone_gap"])
+                                        "standalone_bound", "standalone_gap",
+                                        "others_cost", "others_gap"])
     table.attrs["grand_savings_cny"] = savings
     return table

@@ -252,3 +252,20 @@ def test_run_splits_the_savings_from_the_members_alone(tmp_path):
     for _method, group in split.groupby("method"):
         assert group["allocated_cost"].sum() == pytest.approx(8000.0)
         assert group["savings"].sum() == pytest.approx(19000.0)
+
+
+def test_run_adds_the_separable_split_when_asked(tmp_path):
+    """--separable-costs: the separable costs remaining benefits rule joins the split; with
+    tiny/basic's two members it is the equal split of the 19,000 saved (by hand), and each
+    row names what the other member costs alone."""
+    out = tmp_path / "plan"
+    result = netopt("run", str(data_path("tiny/basic")), "--out", str(out), "--no-export",
+                    "--standalone-split", "--separable-costs",
+                    "--cache", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    assert "coalitions of all members but one" in result.stdout
+    split = pd.read_csv(out / "allocation_standalone.csv")
+    assert set(split["method"]) == {"proportional", "equal_split", "separable_costs"}
+    separable = split[split["method"] == "separable_costs"].set_index("member")
+    assert separable["savings"].to_dict() == pytest.approx({"A": 9500.0, "B": 9500.0})
+    assert separable["others_cost"].to_dict() == pytest.approx({"A": 20000.0, "B": 7000.0})

@@ -13,6 +13,7 @@ import netopt
 from netopt.allocation import Game, nucleolus, savings_report, shapley
 from netopt.datasets import data_path
 from netopt.game import (
+    SEPARABLE_RULE,
     STANDALONE_RULES,
     CoalitionSolver,
     SolverToleranceWarning,
@@ -202,6 +203,45 @@ def test_the_standalone_split_matches_the_whole_games_rules_by_hand(basic, tmp_p
             expected["allocated_cost"].to_dict()), method
     # the singletons came from the cache: solved once
     assert len(list(tmp_path.rglob("*.json"))) == 3
+
+
+def test_the_separable_split_matches_the_whole_games_rule_by_hand(basic, tmp_path):
+    """tiny/basic by hand: with two members each one's marginal savings are the 19,000
+    saved (c(A) - c(AB) + c(B) = 7,000 - 8,000 + 20,000), so the separable costs
+    remaining benefits split them equally: A pays 7,000 - 9,500, B 20,000 - 9,500. The
+    cost of the others without a member is the other's stand-alone cost. The whole
+    game's rule (on every coalition) agrees."""
+    split = standalone_split(basic, 8000.0, separable=True, workers=1, cache=tmp_path,
+                             progress=False)
+    separable = split[split["method"] == SEPARABLE_RULE].set_index("member")
+    assert separable["allocated_cost"].to_dict() == pytest.approx(
+        {"A": 7000 - 9500, "B": 20000 - 9500})
+    assert separable["others_cost"].to_dict() == pytest.approx({"A": 20000, "B": 7000})
+    assert split[split["method"] != SEPARABLE_RULE]["others_cost"].isna().all()
+    whole = netopt.allocate_savings(basic, [SEPARABLE_RULE], progress=False, workers=1,
+                                    cache=tmp_path)
+    expected = whole.members.set_index("member")["allocated_cost"].to_dict()
+    assert separable["allocated_cost"].to_dict() == pytest.approx(expected)
+    without = standalone_split(basic, 8000.0, workers=1, cache=tmp_path, progress=False)
+    assert SEPARABLE_RULE not in set(without["method"])
+
+
+def test_the_separable_split_values_the_others_without_each_member(basic, tmp_path):
+    """tiny/basic with a third member C that owns nothing: c(C) = 0, and without A the
+    others cost c(B) = 20,000, without B c(A) = 7,000, without C c(AB) = 8,000. Marginal
+    savings: A 7,000 - 8,000 + 20,000 = 19,000, B 19,000, C 0 - 8,000 + 8,000 = 0, so A
+    and B save 9,500 each and C nothing."""
+    members = pd.concat([basic.members, pd.DataFrame(
+        {"name": ["Bystander C"], "kind": ["recycler"]},
+        index=pd.Index(["C"], name=basic.members.index.name))])
+    case = basic.replace(members=members)
+    split = standalone_split(case, 8000.0, separable=True, workers=1, cache=tmp_path,
+                             progress=False)
+    separable = split[split["method"] == SEPARABLE_RULE].set_index("member")
+    assert separable["savings"].to_dict() == pytest.approx({"A": 9500, "B": 9500, "C": 0})
+    assert separable["others_cost"].to_dict() == pytest.approx(
+        {"A": 20000, "B": 7000, "C": 8000})
+    assert separable["allocated_cost"].sum() == pytest.approx(8000)
 
 
 def test_no_proportional_split_when_a_member_earns_alone():

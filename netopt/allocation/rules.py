@@ -166,15 +166,26 @@ def separable_costs_remaining_benefits(game: Game) -> pd.Series | None:
     v, sc = savings_vector(game)
     n = game.n
     full = (1 << n) - 1
-    marginal = v[full] - v[full ^ (1 << np.arange(n))]
-    tol = TOL_CHECK * value_scale(v)
-    if np.any(marginal < -tol) or marginal.sum() <= tol:
+    x = split_by_marginal_savings(float(v[full]), v[full] - v[full ^ (1 << np.arange(n))],
+                                  TOL_CHECK * value_scale(v))
+    if x is None:
         return None
-    marginal = np.maximum(marginal, 0.0)
-    x = v[full] * marginal / marginal.sum()
     if sc is not None:
         x = sc - x
     return allocation_series(game, x, "separable_costs")
+
+
+def split_by_marginal_savings(grand_savings: float, marginal: np.ndarray,
+                              tolerance: float = 0.0) -> np.ndarray | None:
+    """The savings ``grand_savings`` split in proportion to each player's marginal
+    savings ``v(N) - v(N minus i)`` (the separable costs remaining benefits rule on the
+    savings game); None when one is below ``-tolerance`` or they sum to no more than
+    ``tolerance``."""
+    marginal = np.asarray(marginal, dtype=float)
+    if np.any(marginal < -tolerance) or marginal.sum() <= tolerance:
+        return None
+    marginal = np.maximum(marginal, 0.0)
+    return grand_savings * marginal / marginal.sum()
 
 
 def equal_split(game: Game, basis: str = "value") -> pd.Series:

@@ -67,6 +67,11 @@ def run(
         help="Split the savings from each member alone and the plan's cost (proportional, "
         "equal split) instead of valuing every coalition: the default when the plan is not "
         "proven optimal or the alliance has more than 10 members.")] = False,
+    separable_costs: Annotated[bool, typer.Option(
+        "--separable-costs",
+        help="In the split from each member alone, also value each coalition of all "
+        "members but one (each about as hard as the whole case) for the separable costs "
+        "remaining benefits rule.")] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel coalition solves.")] = None,
     cache: Annotated[Path | None, typer.Option(help=cache_help())] = None,
     export: Annotated[bool, typer.Option(
@@ -151,7 +156,7 @@ def run(
         standalone_split = standalone_split or (n >= 2 and not allocate)
     if standalone_split and n >= 2 and not allocate:
         _split_from_standalone(loaded, plan, folder, path, workers=workers, cache=cache,
-                               mip_gap=mip_gap)
+                               mip_gap=mip_gap, separable=separable_costs)
     if allocate:
         allocate_case(loaded, folder, workers=workers, cache=cache, mip_gap=mip_gap,
                       time_limit=time_limit)
@@ -162,21 +167,23 @@ def run(
 
 def _split_from_standalone(loaded: netopt.Case, plan: netopt.Plan, folder: Path, path: Path,
                            *, workers: int | None, cache: Path | None,
-                           mip_gap: float) -> None:
+                           mip_gap: float, separable: bool = False) -> None:
     """The whole game is out of this run's reach: split the savings by the rules that need
-    only each member alone and the plan's cost (written to allocation_standalone.csv), and
-    say how to run the whole game."""
+    only each member alone and the plan's cost (and, ``separable``, each coalition of all
+    members but one), written to allocation_standalone.csv, and say how to run the whole
+    game."""
     n = len(loaded.member_ids)
     why = "the plan is not proven optimal" if plan.status != "optimal" else (
         f"the alliance has {n} members" if n > 10 else "--standalone-split")
     console.print(f"{why}, and each of the {2 ** n - 1} coalitions is a model of its "
-                  f"own: valuing the {n} members alone ("
-                  f"{STANDALONE_SECONDS:g} s each at most), for the rules that need no other "
-                  "coalition", markup=False)
+                  f"own: valuing the {n} members alone"
+                  + (f" and the {n} coalitions of all members but one" if separable else "")
+                  + f" ({STANDALONE_SECONDS:g} s each at most), for the rules that need no "
+                  "other coalition", markup=False)
     try:
-        table = split_from_standalone_costs(loaded, plan.objective, workers=workers,
-                                 cache=cache_folder(cache), mip_gap=mip_gap,
-                                 time_limit=STANDALONE_SECONDS)
+        table = split_from_standalone_costs(
+            loaded, plan.objective, separable=separable, workers=workers,
+            cache=cache_folder(cache), mip_gap=mip_gap, time_limit=STANDALONE_SECONDS)
     except SolverError as exc:
         err_console.print(f"stand-alone costs not found: {exc}", markup=False)
     else:

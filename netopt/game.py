@@ -525,9 +525,9 @@ def standalone_split(
     if separable:
         everyone = frozenset(members)
         others = {m: records[everyone - {m}] for m in members}
-        marginal = [alone[m] - float(grand_cost_cny) + float(values[everyone - {m}])
-                    for m in members]
-        split = split_by_marginal_savings(savings, pd.Series(marginal).to_numpy())
+        marginal = pd.Series({m: alone[m] - float(grand_cost_cny) + others[m]["cost_cny"]
+                              for m in members})
+        split = split_by_marginal_savings(savings, marginal.to_numpy())
         if split is not None:
             shares[SEPARABLE_RULE] = pd.Series(split, index=alone.index)
     rows = []

@@ -435,12 +435,12 @@ def round_levels(nm: NetworkModel, capacity: dict[tuple[str, int], float],
     chosen: dict[int, float] = {}
     for k, by_level in level_capacities(nm).items():
         share = threshold if isinstance(threshold, (int, float)) else threshold[k]
-        if continuous:
-            by_level = {"open": min(by_level.values())}
-        steps = [(0.0, None), *sorted((cap, lv) for lv, cap in by_level.items())]
         existing = sites.at[k, "existing_level"] if k in sites.index else ""
-        floor = (min(by_level.values()) if continuous else by_level[existing]) \
-            if existing else 0.0
+        if continuous:  # one step: open, from the smallest size
+            by_level = {"open": min(by_level.values())}
+            existing = "open" if existing else ""
+        steps = [(0.0, None), *sorted((cap, lv) for lv, cap in by_level.items())]
+        floor = by_level[existing] if existing else 0.0
         for t in nm.data.years:
             need = capacity.get((k, t), 0.0)
             pick = steps[-1]

@@ -346,8 +346,9 @@ def solve(
     timings["build_s"] = watch.elapsed()
     # extraction reads every variable back, as the build made them: keep its time aside
     policy = policy or DEFAULT_POLICY
-    budget = call.less(policy.extract_reserve * (timings["prepare_s"] + timings["build_s"]))
-    load_s = policy.load_per_build * (timings["prepare_s"] + timings["build_s"])
+    setup_s = timings["prepare_s"] + timings["build_s"]
+    budget = call.less(policy.extract_reserve * setup_s)
+    load_s = policy.load_per_build * setup_s
     rounded, forward, persistent, starting_record = None, None, None, None
     if heuristic and solver == "highs":
         rounded, forward, persistent, starting_record = _starting_plans(

@@ -29,6 +29,25 @@ from netopt.game import standalone_split as split_from_standalone_costs
 STANDALONE_SECONDS = 120.0
 
 
+def _print_starting_plans(plan: netopt.Plan) -> None:
+    """The starting plans' costs, and each neighbourhood's step, if the solve made any."""
+    start_record = plan.meta.get("starting_plan")
+    if start_record is None:
+        return
+    passes = "years apart" if "years_apart" in plan.meta else "year by year"
+    shown = {passes: start_record.get("year_by_year_cny"),
+             "LP rounding": start_record.get("lp_rounding_cny")}
+    console.print("starting plans: " + ", ".join(
+        f"{name} {money(cost)} {MONEY_SCALE['unit']}" for name, cost in shown.items()
+        if cost is not None and math.isfinite(cost)), markup=False)
+    steps = start_record.get("neighbourhoods") or []
+    if steps:
+        console.print("then one kind of facility at a time, every year: " + ", ".join(
+            f"{step['neighbourhood'].replace('_', ' ')} {money(step['objective_cny'])} "
+            f"{MONEY_SCALE['unit']} ({step['seconds']:,.0f} s)" for step in steps),
+            markup=False)
+
+
 def _new_output_folder(out: Path | None, case_name: str, overwrite: bool) -> Path:
     """The folder to write into: ``out`` as given, or a new ``out/<case>[-N]``."""
     if out is not None:
@@ -105,14 +124,7 @@ def run(
                                 threads=threads, solver=solver, progress=progress,
                                 year_bound=year_bound)
     print_plan(plan)
-    start_record = plan.meta.get("starting_plan")
-    if start_record is not None:
-        passes = "years apart" if "years_apart" in plan.meta else "year by year"
-        shown = {passes: start_record.get("year_by_year_cny"),
-                 "LP rounding": start_record.get("lp_rounding_cny")}
-        console.print("starting plans: " + ", ".join(
-            f"{name} {money(cost)} {MONEY_SCALE['unit']}" for name, cost in shown.items()
-            if cost is not None and math.isfinite(cost)), markup=False)
+    _print_starting_plans(plan)
     if "year_bound" in plan.meta:
         by_year = plan.meta["year_bound"]
         if math.isfinite(by_year["bound_cny"]):

@@ -35,6 +35,7 @@ from netopt.model.highs import (
     run_solver,
     solve_fixed,
 )
+from netopt.model.neighbourhood import MIN_STEP_SECONDS, improve_by_neighbourhoods
 from netopt.model.network import prepare
 from netopt.plan import (
     INFEASIBLE,
@@ -79,8 +80,27 @@ class SolvePolicy:
     #: ('Scale: years apart at 10,000 dealers').
     load_per_build: float = 1.5
     #: Share a multi-year case's years solved apart may use
-    #: (:mod:`netopt.model.decompose`); the search on the whole model gets the rest.
+    #: (:mod:`netopt.model.decompose`); the search on the whole model gets the rest ...
     years_apart_time_share: float = 0.85
+    #: ... or this share where the neighbourhoods follow: past its first round the
+    #: years' bound gains less than the neighbourhoods gain on the plan
+    #: ('Neighbourhoods over every year').
+    years_apart_time_share_before_neighbourhoods: float = 0.5
+    #: Share of the time left after the years apart that the neighbourhoods
+    #: (:mod:`netopt.model.neighbourhood`) may use; the search on the whole model gets
+    #: the rest ...
+    neighbourhood_time_share: float = 0.9
+    #: ... on models of at most these rows: measured on the default case; the larger
+    #: benchmark cases keep their time for the years apart.
+    neighbourhood_max_rows: int = 100_000
+    #: ... and where the time limit leaves them at least these seconds: the dismantling
+    #: sites' step alone needs about 90 s on the default case, and a shorter limit (a
+    #: coalition's in the savings game) keeps its time for the years apart.
+    neighbourhood_min_seconds: float = 100.0
+    #: ... and whose sites are sized thus (``site_capacity``): in modules the sites' step
+    #: does not close in the time, and the years apart lose more bound than the plan
+    #: gains ('Neighbourhoods over every year').
+    neighbourhood_sizings: tuple[str, ...] = ("continuous",)
     #: Models with more rows than this get no years-apart plan: each year would be a MIP
     #: too large for its share of the limit. 3,000 dealers (189,000 rows) are solved years
     #: apart, 10,000 (620,000) are not ('Scale: years apart at 3,000 dealers').
@@ -174,16 +194,21 @@ def solves_years_apart(case: Case, nm: NetworkModel,
 
 
 def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
-                        budget: Budget, policy: SolvePolicy, mip_gap: float,
+                        budget: Budget, policy: SolvePolicy, neighbourhoods: bool,
+                        mip_gap: float,
                         threads: int | None,
                         progress: Callable[[dict[str, Any]], None] | None,
                         ) -> dict[str, Any] | None:
     """The years solved apart (:mod:`netopt.model.decompose`: the years' bound and the
     forward pass, side by side): their plan as a plan of the whole model ``nm`` (its
-    openings fixed, the flows re-optimised), with the years' bound. None if no plan."""
+    openings fixed, the flows re-optimised), with the years' bound. None if no plan.
+    ``neighbourhoods``: whether the neighbourhoods follow (the years then get a smaller
+    share of ``budget``)."""
     workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    apart = solve_years_apart(case, time_limit=budget.share(policy.years_apart_time_share),
-                              mip_gap=mip_gap, workers=workers, progress=progress)
+    seconds = budget.share(policy.years_apart_time_share_before_neighbourhoods
+                           if neighbourhoods else policy.years_apart_time_share)
+    apart = solve_years_apart(case, time_limit=seconds, mip_gap=mip_gap, workers=workers,
+                              progress=progress)
     nm.interrupted = nm.interrupted or apart["interrupted"]
     if apart["plan"] is None:
         return None
@@ -208,6 +233,46 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
             "bound": apart["bound"], "method": "years_apart", "years_apart": record}
 
 
+def _neighbourhoods_apply(case: Case, rows: int, budget: Budget, policy: SolvePolicy,
+                          ) -> bool:
+    """Whether the years-apart plan of ``case`` (a model of ``rows`` rows) goes on to the
+    neighbourhoods: sites sized as ``policy.neighbourhood_sizings`` says, at most
+    ``policy.neighbourhood_max_rows`` rows, and ``budget`` leaves them at least
+    ``policy.neighbourhood_min_seconds`` after the years apart."""
+    left = budget.left()
+    share = (1.0 - policy.years_apart_time_share_before_neighbourhoods) \
+        * policy.neighbourhood_time_share
+    sizing = case.parameters.get("site_capacity", "modules")
+    return (policy.neighbourhood_time_share > 0 and sizing in policy.neighbourhood_sizings
+            and rows <= policy.neighbourhood_max_rows
+            and (left is None or share * left >= policy.neighbourhood_min_seconds))
+
+
+def _neighbourhood_start(nm: NetworkModel, forward: dict[str, Any], persistent: Any, *,
+                         budget: Budget, policy: SolvePolicy, mip_gap: float,
+                         threads: int | None,
+                         progress: Callable[[dict[str, Any]], None] | None,
+                         ) -> dict[str, Any]:
+    """The years-apart plan ``forward`` improved by one kind of facility at a time over
+    every year (:mod:`netopt.model.neighbourhood`), in ``policy.neighbourhood_time_share``
+    of the time left; as it was if it is proven already, or there is no time left."""
+    if nm.interrupted or relative_gap(forward["objective"], forward["bound"]) <= mip_gap:
+        return forward
+    seconds = budget.share(policy.neighbourhood_time_share)
+    if seconds is not None and seconds < MIN_STEP_SECONDS:
+        return forward
+    improved = improve_by_neighbourhoods(nm, forward, persistent, time_limit=seconds,
+                                         mip_gap=mip_gap, threads=threads,
+                                         bound=forward["bound"], progress=progress)
+    record = forward["years_apart"]
+    trace = record["trace"] + [
+        {"seconds": record["seconds"] + step["ended_s"], "objective_cny": step["objective_cny"],
+         "bound_cny": record["bound_cny"]} for step in improved["neighbourhoods"]
+        if step["improved"]]
+    return {**improved, "year_by_year_objective": forward["objective"],
+            "years_apart": {**record, "trace": trace}}
+
+
 def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] | None,
                           forward: dict[str, Any] | None) -> dict[str, Any] | None:
     """For ``plan.meta["starting_plan"]``: the starting plans' costs (CNY), which one the
@@ -218,7 +283,9 @@ def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] |
                               "lp_rounding_cny": None if rounded is None
                               else rounded["objective"]}
     if forward is not None:
-        record.update(year_by_year_cny=forward["objective"],
+        record.update(neighbourhoods=forward.get("neighbourhoods", []))
+        record.update(year_by_year_cny=forward.get("year_by_year_objective",
+                                                   forward["objective"]),
                       year_by_year_sweeps=forward.get("sweeps", 0),
                       years=forward["table"].to_dict("records"))
     return record
@@ -415,12 +482,19 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
     forward, rounded = None, None
     if year_by_year_applies(case, rows, policy):
         watch = Budget()
+        neighbourhoods = _neighbourhoods_apply(case, rows, budget, policy)
         forward = _year_by_year_start(case, nm, persistent, budget=Budget(budget.left(1.0)),
-                                      policy=policy, mip_gap=mip_gap, threads=threads,
-                                      progress=progress)
+                                      policy=policy, neighbourhoods=neighbourhoods,
+                                      mip_gap=mip_gap, threads=threads, progress=progress)
         timings["year_by_year_s"] = watch.elapsed()
         if forward is not None:
             timings["year_by_year_build_s"] = forward["build_s"]
+        if forward is not None and neighbourhoods:
+            watch = Budget()
+            forward = _neighbourhood_start(nm, forward, persistent, budget=budget,
+                                           policy=policy, mip_gap=mip_gap, threads=threads,
+                                           progress=progress)
+            timings["neighbourhoods_s"] = watch.elapsed()
     watch = Budget()
     # at most these shares of what is left, so that the search always gets the rest
     left = budget.left(1.0)

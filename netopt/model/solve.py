@@ -94,8 +94,9 @@ class SolvePolicy:
     #: benchmark cases keep their time for the years apart.
     neighbourhood_max_rows: int = 100_000
     #: ... and where the time limit leaves them at least these seconds: the dismantling
-    #: sites' step alone needs about 90 s on the default case, and a shorter limit (a
-    #: coalition's in the savings game) keeps its time for the years apart.
+    #: sites' step alone needs most of them on the default case, and a shorter limit (a
+    #: coalition's in the savings game) keeps its time for the years apart
+    #: ('Neighbourhoods over every year').
     neighbourhood_min_seconds: float = 100.0
     #: ... and whose sites are sized thus (``site_capacity``): in modules the sites' step
     #: does not close in the time, and the years apart lose more bound than the plan

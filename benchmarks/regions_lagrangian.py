@@ -34,6 +34,7 @@ from collections import Counter, defaultdict
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from benders_sites import _quiet, _rowwise
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 import netopt
@@ -48,23 +49,6 @@ REGIONS = ("pt-hefei,pt-suzhou;pt-changsha,pt-foshan,pt-wuhan;"
            "pt-jinan,pt-tianjin,pt-shenyang,pt-zhengzhou,pt-xian;pt-chengdu,pt-chongqing")
 REST = "downstream"
 INF = highspy.kHighsInf
-
-
-def _quiet(threads: int = 1) -> highspy.Highs:
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", threads)
-    return highs
-
-
-def _triplets(lp: highspy.HighsLp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    matrix = lp.a_matrix_
-    start = np.asarray(matrix.start_, dtype=np.int64)
-    index = np.asarray(matrix.index_, dtype=np.int64)
-    value = np.asarray(matrix.value_, dtype=float)
-    if matrix.format_ == highspy.MatrixFormat.kRowwise:
-        return np.repeat(np.arange(lp.num_row_), np.diff(start[: lp.num_row_ + 1])), index, value
-    return index, np.repeat(np.arange(lp.num_col_), np.diff(start[: lp.num_col_ + 1])), value
 
 
 def column_regions(nm, columns: dict[int, int], regions: list[list[str]]) -> np.ndarray:
@@ -104,19 +88,26 @@ def column_regions(nm, columns: dict[int, int], regions: list[list[str]]) -> np.
     return region
 
 
-def lp_prices(lp: highspy.HighsLp,
-              fixed: dict[int, float] | None = None) -> tuple[float, np.ndarray]:
-    """The LP relaxation's value and row duals (with ``fixed`` columns at their values)."""
+def relaxed(lp: highspy.HighsLp, fixed: dict[int, float] | None = None) -> highspy.Highs:
+    """HiGHS after solving the LP relaxation of ``lp``, with the ``fixed`` columns (by
+    index) at their values rounded: a plan's flows when every binary is fixed."""
     h = _quiet(1)
     h.passModel(lp)
     index = np.arange(lp.num_col_, dtype=np.int32)
     h.changeColsIntegrality(lp.num_col_, index,
                             [highspy.HighsVarType.kContinuous] * lp.num_col_)
     if fixed:
-        index = np.fromiter(fixed, dtype=np.int32)
-        value = np.fromiter(fixed.values(), dtype=float)
-        h.changeColsBounds(len(index), index, value, value)
+        columns = np.fromiter(fixed, dtype=np.int32)
+        value = np.round(np.fromiter(fixed.values(), dtype=float))
+        h.changeColsBounds(len(columns), columns, value, value)
     h.run()
+    return h
+
+
+def lp_prices(lp: highspy.HighsLp,
+              fixed: dict[int, float] | None = None) -> tuple[float, np.ndarray]:
+    """The LP relaxation's value and row duals (with ``fixed`` columns at their values)."""
+    h = relaxed(lp, fixed)
     return h.getInfo().objective_function_value, np.asarray(h.getSolution().row_dual, dtype=float)
 
 
@@ -125,7 +116,7 @@ class Regions:
 
     def __init__(self, lp: highspy.HighsLp, region: np.ndarray) -> None:
         self.lp = lp
-        self.row, self.col, self.val = _triplets(lp)
+        self.row, self.col, self.val = _rowwise(lp)
         names = sorted(set(region))
         self.names = names
         code = np.array([names.index(r) for r in region])
@@ -201,18 +192,10 @@ def solve_region(lp: highspy.HighsLp, time_limit: float, gap: float) -> dict[str
             "seconds": time.perf_counter() - clock, "values": values}
 
 
-def repaired_plan(lp: highspy.HighsLp, cut: Regions, chosen: dict[int, float]) -> float:
+def repaired_plan(lp: highspy.HighsLp, chosen: dict[int, float]) -> float:
     """The whole case's cost (CNY) with every binary at the regions' plans, the rest by
     the LP (a plan of the whole case: the dualized rows hold again)."""
-    h = _quiet(1)
-    h.passModel(lp)
-    index = np.arange(lp.num_col_, dtype=np.int32)
-    h.changeColsIntegrality(lp.num_col_, index,
-                            [highspy.HighsVarType.kContinuous] * lp.num_col_)
-    fixed = np.fromiter(chosen, dtype=np.int32)
-    value = np.round(np.fromiter(chosen.values(), dtype=float))
-    h.changeColsBounds(len(fixed), fixed, value, value)
-    h.run()
+    h = relaxed(lp, chosen)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return math.nan
     return float(h.getInfo().objective_function_value)
@@ -275,7 +258,7 @@ def main() -> None:
         print(f"L(y) with {source} prices: {total / 1e6:,.2f} M (at the regions' plans "
               f"{upper / 1e6:,.2f} M)", flush=True)
         clock = time.perf_counter()
-        plan = repaired_plan(lp, cut, chosen)
+        plan = repaired_plan(lp, chosen)
         print(f"the regions' openings as a plan of the whole case: {plan / 1e6:,.2f} M "
               f"({time.perf_counter() - clock:.0f} s)", flush=True)
 

@@ -22,7 +22,7 @@ import time
 import highspy
 import numpy as np
 from pyomo.contrib.solver.common.factory import SolverFactory
-from regions_lagrangian import REGIONS, Regions, _quiet, column_regions
+from regions_lagrangian import REGIONS, Regions, _quiet, column_regions, relaxed
 
 import netopt
 from netopt.datasets import data_path
@@ -35,15 +35,7 @@ from netopt.model.network import prepare
 def whole_lp(lp: highspy.HighsLp, fixed: dict[int, float]) -> tuple[float, np.ndarray]:
     """The whole case's cost (CNY) and column values with ``fixed`` binaries, the rest
     by the LP."""
-    h = _quiet(1)
-    h.passModel(lp)
-    index = np.arange(lp.num_col_, dtype=np.int32)
-    h.changeColsIntegrality(lp.num_col_, index,
-                            [highspy.HighsVarType.kContinuous] * lp.num_col_)
-    columns = np.fromiter(fixed, dtype=np.int32)
-    value = np.round(np.fromiter(fixed.values(), dtype=float))
-    h.changeColsBounds(len(columns), columns, value, value)
-    h.run()
+    h = relaxed(lp, fixed)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError("the plan is infeasible in the whole case")
     return (float(h.getInfo().objective_function_value),

@@ -12,7 +12,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -498,16 +499,15 @@ def model_rows(nm: NetworkModel) -> int:
     return sum(len(c) for c in nm.model.component_objects(pyo.Constraint, active=True))
 
 
-def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: Any = None,
-                threads: int | None = None, time_limit: float | None = None,
-                finish_on_interrupt: bool = False,
-                ) -> tuple[float, dict[int, float] | None]:
-    """Objective (CNY; inf if none) and values of the model with the binaries in
-    ``chosen`` (0/1 by ``id`` of variable) fixed: the flows of a plan of openings.
+@contextmanager
+def binaries_fixed(nm: NetworkModel, chosen: Mapping[int, float], *,
+                   persistent: Any = None) -> Iterator[None]:
+    """The model with its free binaries in ``chosen`` (0/1 by ``id`` of variable) fixed
+    for the ``with`` block, and free again after it.
 
     ``persistent`` (a pyomo HiGHS solver) is loaded with the model first if it is not
-    yet, and told of the fixings; the model is left as it was found.
-    ``finish_on_interrupt``: a first Ctrl-C lets the LP finish (:func:`run_solver`).
+    yet, and told of the fixings; it is told they are gone at its next solve (each
+    caller updates the binaries before solving).
     """
     m = nm.model
     free = binaries(m)
@@ -519,15 +519,36 @@ def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: An
     try:
         if holds_model(persistent, m):
             persistent.update_variables(free)
+        yield
+    finally:
+        for v in fixed:
+            v.unfix()
+
+
+def model_values(nm: NetworkModel) -> dict[int, float]:
+    """Every variable's value by ``id``: the plan the model holds."""
+    return {id(v): v.value for var in nm.model.component_objects(pyo.Var)
+            for v in var.values()}
+
+
+def solve_fixed(nm: NetworkModel, chosen: Mapping[int, float], *, persistent: Any = None,
+                threads: int | None = None, time_limit: float | None = None,
+                finish_on_interrupt: bool = False,
+                ) -> tuple[float, dict[int, float] | None]:
+    """Objective (CNY; inf if none) and values of the model with the binaries in
+    ``chosen`` (0/1 by ``id`` of variable) fixed: the flows of a plan of openings.
+
+    ``persistent`` (a pyomo HiGHS solver) is loaded with the model first if it is not
+    yet, and told of the fixings; the model is left as it was found
+    (:func:`binaries_fixed`).
+    ``finish_on_interrupt``: a first Ctrl-C lets the LP finish (:func:`run_solver`).
+    """
+    with binaries_fixed(nm, chosen, persistent=persistent):
         result = run_solver(nm, threads=threads, persistent=persistent,
                             time_limit=time_limit, finish_on_interrupt=finish_on_interrupt)
         if result.status not in (OPTIMAL, TIME_LIMIT):
             return float("inf"), None
-        return result.objective, {id(v): v.value for var in m.component_objects(pyo.Var)
-                                     for v in var.values()}
-    finally:
-        for v in fixed:
-            v.unfix()
+        return result.objective, model_values(nm)
 
 
 def load_values(nm: NetworkModel, values: dict[int, float]) -> None:

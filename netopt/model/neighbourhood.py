@@ -8,7 +8,8 @@ sites' openings (and levels) over all the years, with the collection points fixe
 plan's, are a MIP of a few hundred binaries that HiGHS closes; the collection points
 with the sites fixed are larger, and improve within their time. Each step starts from
 the best plan so far, so HiGHS's incumbent is never worse, and each step's plan is a plan
-of the whole model (BENCHMARKS.md, 'A bound and a plan by regions').
+of the whole model (BENCHMARKS.md, 'A bound and a plan by regions' and
+'Neighbourhoods over every year').
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import pyomo.environ as pyo
-
 from netopt.model.build import NetworkModel
-from netopt.model.highs import Budget, binaries, holds_model, load_values, run_solver
+from netopt.model.highs import (
+    Budget,
+    SolveResult,
+    binaries,
+    binaries_fixed,
+    load_values,
+    model_values,
+    run_solver,
+)
 from netopt.plan import relative_gap
 
 #: The neighbourhoods, in the order they are searched: (name, the model variables whose
@@ -50,30 +57,17 @@ def _free_in(nm: NetworkModel, names: tuple[str, ...]) -> set[int]:
     return free
 
 
-def _all_values(nm: NetworkModel) -> dict[int, float]:
-    """Every variable's value by ``id``: a plan of the model as it was solved."""
-    return {id(v): v.value for var in nm.model.component_objects(pyo.Var)
-            for v in var.values()}
-
-
 def _step(nm: NetworkModel, persistent: Any, values: dict[int, float], free: set[int], *,
           time_limit: float | None, mip_gap: float, threads: int | None,
-          progress: Callable[[dict[str, Any]], None] | None) -> Any:
+          progress: Callable[[dict[str, Any]], None] | None) -> SolveResult:
     """The whole MIP with only the binaries in ``free`` free, the others fixed at
-    ``values``, started from ``values``; the model is left as it was found (its variables
-    hold the step's plan, if it has one)."""
-    everything = binaries(nm.model)
-    fixed = [v for v in everything if id(v) not in free]
-    for v in fixed:
-        v.fix(1.0 if (values.get(id(v)) or 0.0) > 0.5 else 0.0)
-    try:
-        persistent.update_variables(everything)
+    ``values``, started from ``values``; the binaries are free again afterwards (the
+    variables hold the step's plan, if it has one)."""
+    chosen = {id(v): 1.0 if (values.get(id(v)) or 0.0) > 0.5 else 0.0
+              for v in binaries(nm.model) if id(v) not in free}
+    with binaries_fixed(nm, chosen, persistent=persistent):
         return run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                           persistent=persistent, progress=progress, start=values)
-    finally:
-        for v in fixed:
-            v.unfix()
-        persistent.update_variables(everything)
 
 
 def improve_by_neighbourhoods(
@@ -92,21 +86,20 @@ def improve_by_neighbourhoods(
     """``plan`` (a plan of the whole model ``nm``: ``objective``, CNY, and ``values`` by
     ``id`` of variable) improved by the ``neighbourhoods`` in turn, each over every year.
 
-    ``persistent`` is the pyomo HiGHS solver that holds ``nm.model`` (it is loaded if
-    not). ``bound`` (CNY), a proven bound of the whole model, is what ``progress`` reports
-    with each step's plans (a step's own bound holds only with the other binaries fixed).
-    ``time_limit`` (seconds, or a Budget) is shared among the steps as they come:
-    each gets what is left over the steps still to come in its round. A round that
-    improves nothing ends the search, as do ``rounds`` rounds, the time or Ctrl-C.
-    Returns ``plan`` with the better ``objective`` and ``values`` and ``neighbourhoods``,
-    one record per step (``STEP_COLUMNS``: CNY; ``seconds`` the step's, ``ended_s``
-    since the search began; ``bound_cny`` holds only with the step's other binaries
-    fixed). ``nm``'s variables hold the
-    returned plan's values.
+    ``persistent`` is a pyomo HiGHS solver, ideally one that holds ``nm.model`` already
+    (it is loaded if not). ``bound`` (CNY), a proven bound of the whole model, is what
+    ``progress`` reports with each step's plans (a step's own bound holds only with the
+    other binaries fixed).
+    ``time_limit`` (seconds, or a Budget): each step may use all the time left; the
+    dismantling sites' step, which HiGHS closes, ends early and leaves the rest to the
+    collection points'. A round that improves nothing ends the search, as do ``rounds``
+    rounds, the time or Ctrl-C. Returns ``plan`` with the better ``objective`` and
+    ``values`` and ``neighbourhoods``, one record per step (``STEP_COLUMNS``: CNY;
+    ``seconds`` the step's, ``ended_s`` since the search began; ``bound_cny`` holds only
+    with the step's other binaries fixed). ``nm``'s variables hold the returned plan's
+    values.
     """
     budget = Budget.of(time_limit)
-    if not holds_model(persistent, nm.model):
-        persistent.set_instance(nm.model)
     free_by_name = [(name, _free_in(nm, names)) for name, names in neighbourhoods]
     free_by_name = [(name, free) for name, free in free_by_name if free]
     best = {"objective": float(plan["objective"]), "values": plan["values"]}
@@ -116,22 +109,21 @@ def improve_by_neighbourhoods(
         for name, free in free_by_name:
             if nm.interrupted or budget.spent(MIN_STEP_SECONDS):
                 break
-            limit = budget.left()
             watch = Budget()
 
             def report(state: dict[str, Any], name: str = name) -> None:
-                if progress is not None:
-                    progress({**state, "time_s": budget.elapsed(), "bound": bound,
-                              "gap": relative_gap(state["objective"], bound),
-                              "phase": f"neighbourhood: {name}, every year"})
+                assert progress is not None
+                progress({**state, "time_s": budget.elapsed(), "bound": bound,
+                          "gap": relative_gap(state["objective"], bound),
+                          "phase": f"neighbourhood: {name}, every year"})
 
-            result = _step(nm, persistent, best["values"], free, time_limit=limit,
+            result = _step(nm, persistent, best["values"], free, time_limit=budget.left(),
                            mip_gap=mip_gap, threads=threads,
                            progress=report if progress is not None else None)
             better = result.has_plan and result.objective < best["objective"] - MIN_IMPROVEMENT \
                 * max(1.0, abs(best["objective"]))
             if better:
-                best = {"objective": result.objective, "values": _all_values(nm)}
+                best = {"objective": result.objective, "values": model_values(nm)}
                 improved_in_round = True
             steps.append({"round": round_number, "neighbourhood": name,
                           "free_binaries": len(free), "status": str(result.status),

@@ -284,9 +284,9 @@ def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] |
                               "lp_rounding_cny": None if rounded is None
                               else rounded["objective"]}
     if forward is not None:
-        record.update(neighbourhoods=forward.get("neighbourhoods", []))
         record.update(year_by_year_cny=forward.get("year_by_year_objective",
                                                    forward["objective"]),
+                      neighbourhoods=forward.get("neighbourhoods", []),
                       year_by_year_sweeps=forward.get("sweeps", 0),
                       years=forward["table"].to_dict("records"))
     return record

@@ -63,11 +63,18 @@ def _step(nm: NetworkModel, persistent: Any, values: dict[int, float], free: set
     """The whole MIP with only the binaries in ``free`` free, the others fixed at
     ``values``, started from ``values``; the binaries are free again afterwards (the
     variables hold the step's plan, if it has one)."""
+    everything = binaries(nm.model)
     chosen = {id(v): 1.0 if (values.get(id(v)) or 0.0) > 0.5 else 0.0
-              for v in binaries(nm.model) if id(v) not in free}
-    with binaries_fixed(nm, chosen, persistent=persistent):
-        return run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-                          persistent=persistent, progress=progress, start=values)
+              for v in everything if id(v) not in free}
+    try:
+        with binaries_fixed(nm, chosen, persistent=persistent):
+            return run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                              persistent=persistent, progress=progress, start=values)
+    finally:
+        # HiGHS is told at once that the binaries are free again: left with this step's
+        # bounds until the next step changes them, the default case's second step
+        # returned its plan's objective with this step's column values
+        persistent.update_variables(everything)
 
 
 def improve_by_neighbourhoods(

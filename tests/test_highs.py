@@ -120,3 +120,24 @@ def test_the_loaded_instance_and_its_maps_match_the_model():
     assert lp.row_upper_[rows[m.cap[2]]] == pytest.approx(8.0)
     plain = highspy.Highs()
     assert loaded_highs(plain) is plain
+
+
+def test_a_plan_is_reported_at_its_own_cost_when_the_solver_says_otherwise():
+    """``plan_cost``: HiGHS's objective where it is what the model's values cost, else
+    the values' own cost, with a warning that names both (the trap case, solved exactly:
+    13,000 by the tonne, by hand in tests/test_forward.py)."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    from netopt.model.build import build_model
+    from netopt.model.highs import plan_cost, run_solver
+    from netopt.model.network import prepare
+    from tests.test_forward import trap
+
+    nm = build_model(prepare(trap().replace(parameters={"site_capacity": "continuous"})))
+    result = run_solver(nm, mip_gap=1e-9, persistent=SolverFactory("highs"))
+    assert result.objective == pytest.approx(13000.0)
+    assert plan_cost(nm, result.objective) == result.objective
+    with pytest.warns(RuntimeWarning, match="12,000 for a plan that costs CNY 13,000"):
+        assert plan_cost(nm, 12000.0) == pytest.approx(13000.0)
+    assert pyo.value(nm.model.total_cost) == pytest.approx(13000.0)

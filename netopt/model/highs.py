@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -428,6 +429,8 @@ def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
     objective = results.incumbent_objective
     bound = results.objective_bound
     objective = float(objective) if objective is not None else float("nan")
+    if has_solution and persistent is not None:
+        objective = plan_cost(nm, objective)
     bound = float(bound) if bound is not None else float("nan")
     if tc == TerminationCondition.convergenceCriteriaSatisfied and has_solution:
         status = OPTIMAL
@@ -455,6 +458,29 @@ def _run_highs(nm: NetworkModel, *, time_limit: float | None, mip_gap: float,
         nm.solve_overhead_s = max(nm.solve_overhead_s, now() - clock
                                   - (float(highs_s) - highs_before))
     return SolveResult(status, termination, objective, bound, relative_gap(objective, bound))
+
+
+#: the largest relative difference between HiGHS's objective and the cost of the values
+#: it hands back that is put down to rounding
+PLAN_COST_TOLERANCE = 1e-6
+
+
+def plan_cost(nm: NetworkModel, reported: float) -> float:
+    """The objective (CNY) of the plan ``nm``'s variables hold, checked against the
+    solver's ``reported`` objective for it.
+
+    They agree but for rounding, and ``reported`` is returned. Where they do not, the
+    solver handed back values other than its incumbent's (pyomo's persistent HiGHS once
+    did, after a batch of bound changes): the plan held is what netopt extracts, so its
+    own cost is returned, with a warning naming both.
+    """
+    cost = float(pyo.value(nm.model.total_cost.expr))
+    if abs(cost - reported) <= PLAN_COST_TOLERANCE * max(1.0, abs(reported)):
+        return reported
+    warnings.warn(f"HiGHS reported an objective of CNY {reported:,.0f} for a plan that "
+                  f"costs CNY {cost:,.0f}; the plan's own cost is used", RuntimeWarning,
+                  stacklevel=2)
+    return cost
 
 
 def _run_other_solver(nm: NetworkModel, solver: str, *, time_limit: float | None,

@@ -474,7 +474,8 @@ def plan_cost(nm: NetworkModel, reported: float) -> float:
     did, after a batch of bound changes): the plan held is what netopt extracts, so its
     own cost is returned, with a warning naming both.
     """
-    cost = float(pyo.value(nm.model.total_cost.expr))
+    objective = next(nm.model.component_data_objects(pyo.Objective, active=True))
+    cost = float(pyo.value(objective.expr))
     if abs(cost - reported) <= PLAN_COST_TOLERANCE * max(1.0, abs(reported)):
         return reported
     warnings.warn(f"HiGHS reported an objective of CNY {reported:,.0f} for a plan that "

@@ -3,8 +3,9 @@
 Models over ``SolvePolicy.year_by_year_max_rows`` rows start from the LP rounding (it was
 100,000, which sent 3,000 dealers there; it is 250,000 since this benchmark). This
 runs ``netopt.solve(case, time_limit=T)`` on ``china_case(n_dealers=N)`` in each of
-``--paths``: ``years apart`` (the row threshold lifted), ``lp rounding`` (the threshold
-at zero) and ``default`` (the policy as shipped), and
+``--paths``: ``years apart`` (the row threshold lifted), ``neighbourhoods`` (that and the
+neighbourhoods' row threshold lifted), ``lp rounding`` (the threshold at zero) and
+``default`` (the policy as shipped), and
 prints each one's status, plan, bound and gap, and when the gap first fell to 5 %, 2 %
 and 1 % (years apart only: from ``plan.meta["years_apart"]["trace"]``).
 
@@ -40,11 +41,13 @@ def main() -> None:
     parser.add_argument("--dealers", type=int, default=3000)
     parser.add_argument("--time-limit", type=float, default=900.0)
     parser.add_argument("--paths", nargs="+", default=["years apart", "lp rounding"],
-                        choices=["years apart", "lp rounding", "default"])
+                        choices=["years apart", "neighbourhoods", "lp rounding", "default"])
     args = parser.parse_args()
     case = case_from_frames(china_case(n_dealers=args.dealers), name=f"china-{args.dealers}")
     policies = {"default": SolvePolicy(), "lp rounding": SolvePolicy(year_by_year_max_rows=0),
-                "years apart": SolvePolicy(year_by_year_max_rows=10**9)}
+                "years apart": SolvePolicy(year_by_year_max_rows=10**9),
+                "neighbourhoods": SolvePolicy(year_by_year_max_rows=10**9,
+                                              neighbourhood_max_rows=10**9)}
     print(f"{args.dealers} dealers, time limit {args.time_limit:g} s\n")
     print("| path | status | plan M | bound M | gap | total s | "
           + " | ".join(f"s to {t:.0%}" for t in THRESHOLDS) + " |")
@@ -63,6 +66,10 @@ def main() -> None:
         print(f"| {path} | {plan.status} | {plan.objective / 1e6:,.1f} "
               f"| {plan.bound / 1e6:,.1f} | {plan.gap:.4f} | {total:.0f} | "
               + " | ".join(reached) + " |", flush=True)
+        for step in (plan.meta.get("starting_plan") or {}).get("neighbourhoods", []):
+            print(f"  neighbourhood {step['round']} {step['neighbourhood']}: "
+                  f"{step['status']}, {step['objective_cny'] / 1e6:,.1f} M, "
+                  f"{step['seconds']:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -90,8 +90,9 @@ class SolvePolicy:
     #: (:mod:`netopt.model.neighbourhood`) may use; the search on the whole model gets
     #: the rest ...
     neighbourhood_time_share: float = 0.9
-    #: ... on models of at most these rows: measured on the default case; the larger
-    #: benchmark cases keep their time for the years apart.
+    #: ... on models of at most these rows: at 3,000 dealers (188,878 rows) the sites'
+    #: step does not close and the years' bound loses more than the plan gains
+    #: (BENCHMARKS.md, 'Scale: years apart at 3,000 dealers').
     neighbourhood_max_rows: int = 100_000
     #: ... and where the time limit leaves them at least these seconds: the dismantling
     #: sites' step alone needs most of them on the default case, and a shorter limit (a

@@ -5,12 +5,17 @@ facility stays open, a site never shrinks). Moved into the years' objectives, th
 prices give each year alone a share of what its choices cost the years after it; any
 nonnegative prices give a bound (the Lagrangian relaxation of the linking rows), and
 zero prices give the plain years' bound of netopt.model.bounds. This measures whether
-the LP's prices raise it.
+the LP's prices raise it; with ``--prices plan``, whether the prices of a good plan do:
+the duals of the LP of the whole case with its binaries held at the plan's (the forward
+pass improved by the neighbourhoods for ``--plan-seconds``, as ``netopt.solve`` does),
+of the rows ``--links`` names, each scaled by every ``--theta``.
 
     python benchmarks/years_lagrangian.py --gap 0.005
+    python benchmarks/years_lagrangian.py --prices plan --links site_no_shrink \
+        --theta 0.1 1 --gap 0.002
 
-Prints the LP bound, the years' bound with zero prices and with the LP's prices
-(discounted CNY million), each year to ``--gap`` on one thread.
+Prints the LP bound (or the plan's cost), the years' bound with zero prices and with
+the prices (discounted CNY million), each year to ``--gap`` on one thread.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case
 from netopt.model.build import build_model, linear_sum
+from netopt.model.forward import plan_values, year_by_year_plan
+from netopt.model.highs import solve_fixed
+from netopt.model.neighbourhood import improve_by_neighbourhoods
 from netopt.model.network import discount_factors, prepare
 from netopt.model.solve import run_solver
 
@@ -44,9 +52,16 @@ def linking_prices(case: netopt.Case) -> tuple[dict[tuple[str, object, int], flo
     results = SolverFactory("highs").solve(model, load_solutions=False,
                                            raise_exception_on_nonoptimal_result=False)
     duals = results.solution_loader.get_duals()
+    return _prices(case, model, duals, list(LINKS)), float(results.incumbent_objective)
+
+
+def _prices(case: netopt.Case, model: pyo.ConcreteModel, duals: dict, links: list[str],
+            ) -> dict[tuple[str, object, int], float]:
+    """The linked variables' prices from the ``links`` rows' ``duals``."""
     years = list(case.years)
     price: dict[tuple[str, object, int], float] = {}
-    for group, var_name in LINKS.items():
+    for group in links:
+        var_name = LINKS[group]
         rows = getattr(model, group, None)
         if rows is None:
             continue
@@ -56,7 +71,33 @@ def linking_prices(case: netopt.Case) -> tuple[dict[tuple[str, object, int], flo
             before = years[years.index(t) - 1]
             price[(var_name, f, t)] = price.get((var_name, f, t), 0.0) - multiplier
             price[(var_name, f, before)] = price.get((var_name, f, before), 0.0) + multiplier
-    return price, float(results.incumbent_objective)
+    return price
+
+
+def plan_prices(case: netopt.Case, links: list[str], seconds: float,
+                gap: float) -> tuple[dict[tuple[str, object, int], float], float]:
+    """Each linked variable's price (CNY per unit, discounted) from the duals of the
+    ``links`` rows in the LP of the whole case with its binaries at a good plan's, and
+    that plan's cost."""
+    nm = build_model(prepare(case))
+    persistent = SolverFactory("highs")
+    forward = year_by_year_plan(case, mip_gap=gap, threads=1, keep_sizes=False)
+    assert forward is not None
+    objective, values = solve_fixed(nm, plan_values(nm, forward), persistent=persistent)
+    assert values is not None
+    best = improve_by_neighbourhoods(nm, {"objective": objective, "values": values},
+                                     persistent, time_limit=seconds, threads=2)
+    model = nm.model
+    for var in model.component_data_objects(pyo.Var):
+        if var.is_binary() and not var.fixed:
+            held = float(round(best["values"][id(var)]))
+            var.domain = pyo.Reals
+            var.setlb(held)
+            var.setub(held)
+    results = SolverFactory("highs").solve(model, load_solutions=False,
+                                           raise_exception_on_nonoptimal_result=False)
+    return _prices(case, model, results.solution_loader.get_duals(), links), \
+        float(results.incumbent_objective)
 
 
 def years_bound(case: netopt.Case, price: dict, gap: float) -> float:
@@ -79,12 +120,27 @@ def years_bound(case: netopt.Case, price: dict, gap: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gap", type=float, default=0.005)
+    parser.add_argument("--prices", choices=("lp", "plan"), default="lp")
+    parser.add_argument("--links", nargs="+", choices=list(LINKS), default=list(LINKS),
+                        help="the rows priced (--prices plan)")
+    parser.add_argument("--theta", type=float, nargs="+", default=[1.0],
+                        help="scales of the plan's prices")
+    parser.add_argument("--plan-seconds", type=float, default=150.0)
     args = parser.parse_args()
     case = netopt.load_case(data_path("china"))
     clock = time.perf_counter()
-    price, lp = linking_prices(case)
-    print(f"LP bound {lp / 1e6:,.1f} M ({time.perf_counter() - clock:.0f} s)")
-    for label, prices in (("zero prices", {}), ("the LP's prices", price)):
+    if args.prices == "lp":
+        price, lp = linking_prices(case)
+        print(f"LP bound {lp / 1e6:,.1f} M ({time.perf_counter() - clock:.0f} s)")
+        runs = [("zero prices", {}), ("the LP's prices", price)]
+    else:
+        price, cost = plan_prices(case, args.links, args.plan_seconds, args.gap)
+        print(f"the plan: {cost / 1e6:,.2f} M; {sum(1 for p in price.values() if p)} "
+              f"prices ({time.perf_counter() - clock:.0f} s)")
+        runs = [("zero prices", {})] + [
+            (f"the plan's prices times {theta:g}",
+             {key: theta * p for key, p in price.items()}) for theta in args.theta]
+    for label, prices in runs:
         clock = time.perf_counter()
         bound = years_bound(case, prices, args.gap)
         print(f"years' bound, {label}: {bound / 1e6:,.1f} M "

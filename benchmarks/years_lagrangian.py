@@ -29,7 +29,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case
-from netopt.model.build import build_model, linear_sum
+from netopt.model.build import NetworkModel, build_model, linear_sum
 from netopt.model.forward import plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
 from netopt.model.neighbourhood import improve_by_neighbourhoods
@@ -74,11 +74,10 @@ def _prices(case: netopt.Case, model: pyo.ConcreteModel, duals: dict, links: lis
     return price
 
 
-def plan_prices(case: netopt.Case, links: list[str], seconds: float,
-                gap: float) -> tuple[dict[tuple[str, object, int], float], float]:
-    """Each linked variable's price (CNY per unit, discounted) from the duals of the
-    ``links`` rows in the LP of the whole case with its binaries at a good plan's, and
-    that plan's cost."""
+def best_plan(case: netopt.Case, seconds: float, gap: float) -> tuple[NetworkModel, dict]:
+    """The forward pass (each year to ``gap``) improved by the neighbourhoods for
+    ``seconds``, as ``netopt.solve`` builds its plan: the whole model, holding the plan,
+    and the plan (``objective``, CNY, and ``values``)."""
     nm = build_model(prepare(case))
     persistent = SolverFactory("highs")
     forward = year_by_year_plan(case, mip_gap=gap, threads=1, keep_sizes=False)
@@ -87,6 +86,15 @@ def plan_prices(case: netopt.Case, links: list[str], seconds: float,
     assert values is not None
     best = improve_by_neighbourhoods(nm, {"objective": objective, "values": values},
                                      persistent, time_limit=seconds, threads=2)
+    return nm, best
+
+
+def plan_prices(case: netopt.Case, links: list[str], seconds: float,
+                gap: float) -> tuple[dict[tuple[str, object, int], float], float]:
+    """Each linked variable's price (CNY per unit, discounted) from the duals of the
+    ``links`` rows in the LP of the whole case with its binaries at a good plan's, and
+    that plan's cost."""
+    nm, best = best_plan(case, seconds, gap)
     model = nm.model
     for var in model.component_data_objects(pyo.Var):
         if var.is_binary() and not var.fixed:

@@ -34,14 +34,13 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
+from years_lagrangian import best_plan
 
 import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case
 from netopt.model.build import build_model, linear_sum
-from netopt.model.forward import plan_values, year_by_year_plan
-from netopt.model.highs import run_solver, solve_fixed
-from netopt.model.neighbourhood import improve_by_neighbourhoods
+from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 
 #: The sites' variables a cut prices, [site, year] in every model.
@@ -97,14 +96,7 @@ def best_plan_point(case: netopt.Case, seconds: float, gap: float) -> tuple[dict
     """The sites' openings and sizes, by (name, site, year), of the forward pass improved
     by the neighbourhoods for ``seconds`` (as ``netopt.solve`` builds its plan), and its
     cost."""
-    nm = build_model(prepare(case))
-    persistent = SolverFactory("highs")
-    forward = year_by_year_plan(case, mip_gap=gap, threads=1, keep_sizes=False)
-    assert forward is not None
-    objective, values = solve_fixed(nm, plan_values(nm, forward), persistent=persistent)
-    assert values is not None
-    best = improve_by_neighbourhoods(nm, {"objective": objective, "values": values},
-                                     persistent, time_limit=seconds, threads=2)
+    nm, best = best_plan(case, seconds, gap)
     point = {(name, k, t): float(v.value or 0.0) for name in SITE_VARIABLES
              for (k, t), v in getattr(nm.model, name).items()}
     return point, best["objective"]

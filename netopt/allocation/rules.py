@@ -159,15 +159,20 @@ def separable_costs_remaining_benefits(game: Game) -> pd.Series | None:
     ``r_i = v(N) - v(N minus i)``, each player's marginal savings, and the rule is the
     savings ``v(N)`` split in proportion to them; so it is computed on the savings game
     (on the values themselves for a profit game) and, for a cost game, returned as cost
-    shares. Undefined when some ``r_i`` is negative or they sum to zero or less. Needs
+    shares. Undefined when some ``r_i`` is negative or they sum to zero or less (to within
+    1e-9 of the members' stand-alone costs together, where the game has them). Needs
     only the grand coalition, each player alone and each ``N minus i``; with two players
     it is the equal split of the savings.
     """
     v, sc = savings_vector(game)
     n = game.n
     full = (1 << n) - 1
+    # savings below the rounding of the costs they come from are none
+    scale, standalone = value_scale(v), game.standalone_costs
+    if standalone is not None:
+        scale = max(scale, float(np.abs(standalone.to_numpy(dtype=float)).sum()))
     x = split_by_marginal_savings(float(v[full]), v[full] - v[full ^ (1 << np.arange(n))],
-                                  TOL_CHECK * value_scale(v))
+                                  TOL_CHECK * scale)
     if x is None:
         return None
     if sc is not None:

@@ -48,6 +48,7 @@ from netopt.model.highs import (
     Budget,
     SolveResult,
     binaries,
+    binaries_fixed,
     holds_model,
     model_rows,
     run_solver,
@@ -175,7 +176,6 @@ def year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: floa
     given, keeps every other point closed.
     """
     m = year_nm.model
-    free = binaries(m)
     levels = round_levels(year_nm, relaxed["capacity"], THRESHOLD_START)
     others = _without_points(relaxed["openings"])
 
@@ -197,16 +197,9 @@ def year_points(year_nm: NetworkModel, relaxed: dict[str, Any], time_limit: floa
     if allowed is not None:
         fixed.update({id(v): 0.0 for (j, _t), v in m.open_collection_point.items()
                       if j not in allowed and not v.fixed})
-    held = [v for v in free if id(v) in fixed]
-    for v in held:
-        v.fix(fixed[id(v)])
-    try:
-        persistent.update_variables(free)
+    with binaries_fixed(year_nm, fixed, persistent=persistent):
         result = run_solver(year_nm, time_limit=time_limit, mip_gap=1e-3, threads=threads,
                             persistent=persistent, start=best[1])
-    finally:
-        for v in held:
-            v.unfix()
     if result.status not in (OPTIMAL, TIME_LIMIT) or result.objective > best[0]:
         return {"points": set(), "objective": best[0]}
     return {"points": {("open_collection_point", j, t)

@@ -21,7 +21,10 @@ the prices (discounted CNY million), each year to ``--gap`` on one thread.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
@@ -46,13 +49,43 @@ def linking_prices(case: netopt.Case) -> tuple[dict[tuple[str, object, int], flo
     """Each linked variable's price (CNY per unit, discounted) from the LP's duals of the
     linking rows, and the LP bound."""
     model = build_model(prepare(case)).model
-    for var in model.component_data_objects(pyo.Var):
-        if var.is_binary():
-            var.domain = pyo.UnitInterval
-    results = SolverFactory("highs").solve(model, load_solutions=False,
-                                           raise_exception_on_nonoptimal_result=False)
+    with relaxation_holding(model, []):
+        results = SolverFactory("highs").solve(model, load_solutions=False,
+                                               raise_exception_on_nonoptimal_result=False)
     duals = results.solution_loader.get_duals()
     return _prices(case, model, duals, list(LINKS)), float(results.incumbent_objective)
+
+
+@contextlib.contextmanager
+def relaxation_holding(model: pyo.ConcreteModel, held: list[tuple[Any, float]],
+                       ) -> Iterator[None]:
+    """``model``'s relaxation (its free binaries between 0 and 1) with each variable of
+    ``held`` held at its value by its bounds (so that the rows through it keep their
+    duals), for the ``with`` block; the model as it was after it."""
+    saved = [(v, v.domain, v.lb, v.ub) for v in model.component_data_objects(pyo.Var)]
+    try:
+        for v in model.component_data_objects(pyo.Var):
+            if v.is_binary() and not v.fixed:
+                v.domain = pyo.Reals
+                v.setlb(0.0)
+                v.setub(1.0)
+        for v, value in held:
+            v.setlb(value)
+            v.setub(value)
+        yield
+    finally:
+        for v, domain, lb, ub in saved:
+            v.domain = domain
+            v.setlb(lb)
+            v.setub(ub)
+
+
+def price_objective(model: pyo.ConcreteModel, terms: list[tuple[Any, float]]) -> None:
+    """Make ``model``'s objective its cost plus each variable of ``terms`` times its
+    price (CNY per unit)."""
+    model.total_cost.deactivate()
+    model.priced_cost = pyo.Objective(expr=model.total_cost.expr + linear_sum(
+        [v for v, _p in terms], [p for _v, p in terms]))
 
 
 def _prices(case: netopt.Case, model: pyo.ConcreteModel, duals: dict, links: list[str],
@@ -96,14 +129,11 @@ def plan_prices(case: netopt.Case, links: list[str], seconds: float,
     that plan's cost."""
     nm, best = best_plan(case, seconds, gap)
     model = nm.model
-    for var in model.component_data_objects(pyo.Var):
-        if var.is_binary() and not var.fixed:
-            held = float(round(best["values"][id(var)]))
-            var.domain = pyo.Reals
-            var.setlb(held)
-            var.setub(held)
-    results = SolverFactory("highs").solve(model, load_solutions=False,
-                                           raise_exception_on_nonoptimal_result=False)
+    held = [(v, float(round(best["values"][id(v)])))
+            for v in model.component_data_objects(pyo.Var) if v.is_binary() and not v.fixed]
+    with relaxation_holding(model, held):
+        results = SolverFactory("highs").solve(model, load_solutions=False,
+                                               raise_exception_on_nonoptimal_result=False)
     return _prices(case, model, results.solution_loader.get_duals(), links), \
         float(results.incumbent_objective)
 
@@ -118,9 +148,7 @@ def years_bound(case: netopt.Case, price: dict, gap: float) -> float:
         model = nm.model
         terms = [(getattr(model, name)[f, t], p / factors[t])
                  for (name, f, year), p in price.items() if year == t and p]
-        model.total_cost.deactivate()
-        model.priced_cost = pyo.Objective(expr=model.total_cost.expr + linear_sum(
-            [v for v, _p in terms], [p for _v, p in terms]))
+        price_objective(model, terms)
         total += factors[t] * run_solver(nm, mip_gap=gap, threads=1).bound
     return total
 

@@ -34,12 +34,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
-from years_lagrangian import best_plan
+from years_lagrangian import best_plan, price_objective, relaxation_holding
 
 import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case
-from netopt.model.build import build_model, linear_sum
+from netopt.model.build import build_model
 from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 
@@ -56,19 +56,9 @@ def year_cut(case: netopt.Case, year: int, factor: float, point: dict | None, ga
     m = nm.model
     prices: dict[tuple[str, str], float] = {}
     if point is not None:
-        saved = [(v, v.domain, v.lb, v.ub) for v in m.component_data_objects(pyo.Var)]
-        for v in m.component_data_objects(pyo.Var):
-            if v.is_binary() and not v.fixed:
-                v.domain = pyo.Reals
-                v.setlb(0.0)
-                v.setub(1.0)
-        for name in SITE_VARIABLES:
-            for (k, _t), v in getattr(m, name).items():
-                if not v.fixed:
-                    held = max(point[(name, k)], v.lb or 0.0)
-                    v.setlb(held)
-                    v.setub(held)
-        with contextlib.redirect_stdout(io.StringIO()):
+        held = [(v, max(point[(name, k)], v.lb or 0.0)) for name in SITE_VARIABLES
+                for (k, _t), v in getattr(m, name).items() if not v.fixed]
+        with relaxation_holding(m, held), contextlib.redirect_stdout(io.StringIO()):
             results = SolverFactory("highs").solve(
                 m, load_solutions=False, raise_exception_on_nonoptimal_result=False)
         if results.incumbent_objective is not None:
@@ -77,39 +67,32 @@ def year_cut(case: netopt.Case, year: int, factor: float, point: dict | None, ga
                 for (k, _t), v in getattr(m, name).items():
                     if not v.fixed and v in reduced:
                         prices[(name, k)] = float(reduced[v])
-        for v, domain, lb, ub in saved:
-            v.domain = domain
-            v.setlb(lb)
-            v.setub(ub)
-    terms = [(getattr(m, name)[k, year], p) for (name, k), p in prices.items() if p]
-    if terms:
-        m.total_cost.deactivate()
-        m.priced_cost = pyo.Objective(expr=m.total_cost.expr - linear_sum(
-            [v for v, _p in terms], [p for _v, p in terms]))
+    price_objective(m, [(getattr(m, name)[k, year], -p) for (name, k), p in prices.items()
+                        if p])
     result = run_solver(nm, mip_gap=gap, threads=1, time_limit=time_limit)
     return {"year": year, "constant": factor * result.bound,
             "prices": {key: factor * p for key, p in prices.items()},
             "status": str(result.status)}
 
 
-def best_plan_point(case: netopt.Case, seconds: float, gap: float) -> tuple[dict, float]:
+def best_plan_point(case: netopt.Case, seconds: float, gap: float,
+                    ) -> tuple[dict, float, pyo.ConcreteModel]:
     """The sites' openings and sizes, by (name, site, year), of the forward pass improved
-    by the neighbourhoods for ``seconds`` (as ``netopt.solve`` builds its plan), and its
-    cost."""
+    by the neighbourhoods for ``seconds`` (as ``netopt.solve`` builds its plan), its
+    cost, and the whole model."""
     nm, best = best_plan(case, seconds, gap)
     point = {(name, k, t): float(v.value or 0.0) for name in SITE_VARIABLES
              for (k, t), v in getattr(nm.model, name).items()}
-    return point, best["objective"]
+    return point, best["objective"], nm.model
 
 
 class Master:
     """min sum_t theta_t over the sites' openings and sizes that keep the link between
-    the years, theta_t above every cut of year t."""
+    the years, theta_t above every cut of year t; the sites as in ``whole``, the whole
+    case's model."""
 
-    def __init__(self, case: netopt.Case) -> None:
-        data = prepare(case)
-        sizing = data.site_sizing()
-        whole = build_model(data).model
+    def __init__(self, case: netopt.Case, whole: pyo.ConcreteModel) -> None:
+        sizing = prepare(case).site_sizing()
         self.years = list(case.years)
         m = self.model = pyo.ConcreteModel()
         keys = list(whole.site_size.keys())
@@ -131,7 +114,6 @@ class Master:
                                       >= m.open[k, before[t]])
         m.cuts = pyo.ConstraintList()
         m.cost = pyo.Objective(expr=sum(m.theta[t] for t in self.years))
-        self.sites = sorted({k for k, _t in keys})
 
     def add(self, cut: dict) -> None:
         m, t = self.model, cut["year"]
@@ -163,10 +145,10 @@ def main() -> None:
     years = list(case.years)
     factors = discount_factors(years, case.parameters["discount_rate"])
     clock = time.perf_counter()
-    point, plan_cost = best_plan_point(case, args.plan_seconds, 0.005)
+    point, plan_cost, whole = best_plan_point(case, args.plan_seconds, 0.005)
     print(f"the best plan: {plan_cost / 1e6:,.2f} M ({time.perf_counter() - clock:.0f} s)",
           flush=True)
-    master = Master(case)
+    master = Master(case, whole)
     with ProcessPoolExecutor(2) as pool:
         for round_number in range(args.rounds + 1):
             clock = time.perf_counter()

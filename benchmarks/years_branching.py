@@ -37,13 +37,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-import pyomo.environ as pyo
-
 import netopt
 from netopt.datasets import data_path
 from netopt.model.bounds import year_case
 from netopt.model.build import build_model
 from netopt.model.extract import extract_plan
+from netopt.model.forward import _chosen
 from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 
@@ -61,7 +60,7 @@ def year_within(year: int, weight: float, lower: dict[str, float],
                 upper: dict[str, float], gap: float, seconds: float,
                 ) -> tuple[int, float, dict[str, float]]:
     """``year`` alone with each site's size (t/yr) held within ``lower`` and ``upper``:
-    its proven bound (CNY, discounted by ``weight``) and each site's size."""
+    its proven bound (CNY, discounted by ``weight``) and each open site's size."""
     assert _CASE is not None
     nm = build_model(prepare(year_case(_CASE, year)))
     m = nm.model
@@ -78,7 +77,7 @@ def year_within(year: int, weight: float, lower: dict[str, float],
         sizes = {k: max(flow, smallest[k].min_t_per_yr, lower.get(k, 0.0))
                  for k, flow in zip(sites["id"], sites["throughput_t"])}
     else:
-        sizes = {k: float(pyo.value(m.site_size[k, t]) or 0.0) for k, t in m.site_size}
+        sizes = _chosen(nm, year)["sizes"]
     return year, weight * bound, sizes
 
 

@@ -15,6 +15,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 
 import netopt
 from netopt.model.build import build_model
+from netopt.model.decompose import YearsPolicy
 from netopt.model.extract import extract_plan
 from netopt.model.forward import plan_values, year_by_year_plan
 from netopt.model.highs import Budget, binaries, solve_fixed
@@ -82,9 +83,12 @@ def test_a_spent_budget_leaves_the_plan_as_it_was():
 def test_solve_takes_the_neighbourhoods_after_the_years_apart(sizing, optimum):
     """With the starting plans on for this small model, solve() runs the years apart and
     then the neighbourhoods from their plan; the record says what each step found, and
-    the optimum is reached whatever the passes found."""
+    the optimum is reached whatever the passes found. (Sized by the tonne, the sites'
+    shrinks would prove the years apart's plan, and no neighbourhood would run:
+    tests/test_shrinks.py; they are switched off here.)"""
     policy = SolvePolicy(heuristic_min_binaries=0, neighbourhood_min_seconds=0.0,
-                         neighbourhood_sizings=("continuous", "modules"))
+                         neighbourhood_sizings=("continuous", "modules"),
+                         years_policy=YearsPolicy(shrinks_from_round=0))
     case = trap().replace(parameters={"site_capacity": sizing})
     plan = netopt.solve(case, time_limit=120, policy=policy, **EXACT)
     assert plan.status == "optimal"

@@ -23,11 +23,17 @@ from typing import Any
 import pandas as pd
 
 from netopt.case import Case
-from netopt.model.build import build_model
+from netopt.model.build import NetworkModel, build_model
 from netopt.model.highs import Budget, run_solver
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import INFEASIBLE
 from netopt.pool import local_pool
+
+#: (lower, upper) bounds on sites' sizes, t/yr by site id
+SiteSizeBounds = tuple[dict[str, float], dict[str, float]]
+#: t/yr by which a site's lower bound may pass its upper one before the year is taken
+#: as infeasible (the bounds come from sizes a solver reported)
+SIZE_BOUNDS_CROSS_T = 1e-6
 
 YEAR_BOUND_COLUMNS = ["year", "discount_factor", "status", "objective_cny", "bound_cny",
                       "seconds"]
@@ -45,11 +51,27 @@ def year_case(case: Case, year: int) -> Case:
 
 
 def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | None,
-                mip_gap: float, threads: int | None) -> dict[str, Any]:
+                     mip_gap: float, threads: int | None,
+                     site_sizes: SiteSizeBounds | None = None) -> dict[str, Any]:
     """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
-    or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``."""
+    or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``.
+
+    ``site_sizes`` (lower, upper: t/yr by site sized by the tonne) holds those sites'
+    sizes within bounds; bounds that cross make the year infeasible (bound inf) without
+    a solve. The row's ``site_sizes_t_per_yr`` gives each open site's size in the
+    year's best plan (sites sized by the tonne; empty if none or no plan).
+    """
     watch = Budget()
+    lower, upper = site_sizes if site_sizes is not None else ({}, {})
+    if any(low > upper.get(k, math.inf) + SIZE_BOUNDS_CROSS_T for k, low in lower.items()):
+        return {"year": year, "discount_factor": weight, "status": INFEASIBLE,
+                "objective_cny": math.inf, "bound_cny": math.inf, "seconds": 0.0,
+                "interrupted": False, "site_sizes_t_per_yr": {}}
     nm = build_model(prepare(year_case(case, year)))
+    for k, low in lower.items():
+        nm.model.site_size[k, year].setlb(low)
+    for k, high in upper.items():
+        nm.model.site_size[k, year].setub(high)
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     if result.status == INFEASIBLE:
         bound = math.inf
@@ -57,7 +79,17 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
         bound = result.bound if math.isfinite(result.bound) else -math.inf
     return {"year": year, "discount_factor": weight, "status": str(result.status),
             "objective_cny": weight * result.objective, "bound_cny": weight * bound,
-            "seconds": watch.elapsed(), "interrupted": nm.interrupted}
+            "seconds": watch.elapsed(), "interrupted": nm.interrupted,
+            "site_sizes_t_per_yr": _open_site_sizes(nm, year)}
+
+
+def _open_site_sizes(nm: NetworkModel, year: int) -> dict[str, float]:
+    """Size (t/yr) of each site sized by the tonne that the solved ``nm`` opens in
+    ``year`` (empty when it holds no plan)."""
+    m = nm.model
+    return {str(k): float(m.site_size[k, t].value or 0.0)
+            for (k, t), v in m.site_open.items()
+            if t == year and v.value is not None and v.value > 0.5}
 
 
 def year_relaxation_bound(
@@ -105,7 +137,8 @@ def year_relaxation_bound(
     def finish(row: dict[str, Any]) -> None:
         rows.append(row)
         if progress is not None:
-            progress({k: v for k, v in row.items() if k != "interrupted"})
+            progress({k: v for k, v in row.items()
+                      if k not in ("interrupted", "site_sizes_t_per_yr")})
 
     try:
         if workers == 1:

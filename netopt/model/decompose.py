@@ -36,6 +36,7 @@ from netopt.model.build import build_model
 from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
 from netopt.model.highs import Budget, solve_fixed
 from netopt.model.network import discount_factors, prepare
+from netopt.model.shrinks import Literal, SiteShrinks
 from netopt.plan import relative_gap
 from netopt.pool import local_pool
 
@@ -79,6 +80,12 @@ class YearsPolicy:
     #: forward is the better on the default case in both sizings (BENCHMARKS.md, 'Years
     #: apart: sites sized by the tonne, the years' bound and passes over the years')
     first_pass: str = "forward"
+    #: from this round on, where the sites are sized by the tonne, the bound's workers
+    #: split the sites' shrinks (:mod:`netopt.model.shrinks`) instead of solving the
+    #: years alone again at a tighter gap (0: never)
+    shrinks_from_round: int = 3
+    #: a year's solve for the shrinks gets at most this many seconds
+    shrink_year_seconds: float = 120.0
 
 
 def _first_pass_backward(policy: YearsPolicy) -> bool:
@@ -120,7 +127,8 @@ def _first_year_row(plan: dict[str, Any], factors: dict[int, float],
     row = plan["table"].set_index("year").loc[first]
     return {"year": first, "discount_factor": factors[first], "status": "plan",
             "objective_cny": float(row["objective_cny"]),
-            "bound_cny": plan["first_year_bound_cny"], "seconds": float(row["seconds"])}
+            "bound_cny": plan["first_year_bound_cny"], "seconds": float(row["seconds"]),
+            "site_sizes_t_per_yr": dict(plan["sizes"].get(first, {}))}
 
 
 def _years_to_bound(round_number: int, years: list[int],
@@ -145,6 +153,137 @@ def _year_limit(budget: Budget, policy: YearsPolicy, free_workers: int,
                min(left, policy.year_share_factor * share))
 
 
+class _YearsApart:
+    """The state of one :func:`solve_years_apart`: the best plan, each year's best
+    bound alone, the sites' shrinks, and the trace."""
+
+    def __init__(self, case: Case, budget: Budget, mip_gap: float, policy: YearsPolicy,
+                 progress: Callable[[dict[str, Any]], None] | None) -> None:
+        self.case, self.budget, self.mip_gap, self.policy = case, budget, mip_gap, policy
+        self.progress = progress
+        self.years = list(case.years)
+        self.factors = discount_factors(self.years, case.parameters["discount_rate"])
+        self.best: dict[str, Any] = {"plan": None, "objective": math.inf}
+        self.by_year: dict[int, dict[str, Any]] = {}
+        self.trace: list[tuple[float, float, float]] = []
+        by_tonne = (case.parameters.get("site_capacity") == "continuous"
+                    and policy.shrinks_from_round > 0)
+        self.shrinks = SiteShrinks(self.years) if by_tonne else None
+        self.shrink_gap = math.nan  # the years' gap when the shrinks start
+
+    def years_bound(self) -> float:
+        if len(self.by_year) < len(self.years):
+            return -math.inf
+        return float(sum(row["bound_cny"] for row in self.by_year.values()))
+
+    def bound(self) -> float:
+        years = self.years_bound()
+        if self.shrinks is None or not self.shrinks.shrinks:
+            return years
+        return max(years, self.shrinks.bound()[0])
+
+    def note(self, phase: str) -> None:
+        elapsed, bound = self.budget.elapsed(), self.bound()
+        self.trace.append((elapsed, self.best["objective"], bound))
+        if self.progress is not None:
+            self.progress({"time_s": elapsed, "objective": self.best["objective"],
+                           "bound": bound, "gap": relative_gap(self.best["objective"], bound),
+                           "nodes": 0.0, "improved": 0.0, "phase": phase})
+
+    def take_year(self, row: dict[str, Any], gap: float,
+                  literals: frozenset[Literal] = frozenset()) -> None:
+        if self.shrinks is not None and "site_sizes_t_per_yr" in row:
+            self.shrinks.add(row["year"], literals, row["bound_cny"],
+                             row["site_sizes_t_per_yr"])
+        if literals:
+            return
+        old = self.by_year.get(row["year"])
+        if old is None or row["bound_cny"] > old["bound_cny"]:
+            self.by_year[row["year"]] = {k: v for k, v in row.items()
+                                         if k != "site_sizes_t_per_yr"} | {"gap": gap}
+
+    def take_plan(self, plan: dict[str, Any] | None) -> None:
+        if plan is None:
+            return
+        first_row = _first_year_row(plan, self.factors)
+        if first_row is not None:
+            self.take_year(first_row, plan.get("mip_gap", math.nan))
+        if plan["objective"] < self.best["objective"]:
+            self.best.update(plan=plan, objective=plan["objective"])
+
+    def proven(self) -> bool:
+        return relative_gap(self.best["objective"], self.bound()) <= self.mip_gap
+
+    def shrinking(self, round_number: int) -> bool:
+        """Whether this round's bound splits the sites' shrinks."""
+        return (self.shrinks is not None and round_number >= self.policy.shrinks_from_round
+                and self.shrinks.ready())
+
+    def submit_year(self, pool: Any, task: tuple[int, frozenset[Literal]], gap: float,
+                    limit: float | None) -> Future:
+        year, literals = task
+        if not literals:
+            return pool.submit(solve_year_alone, self.case, year, self.factors[year], limit,
+                               gap, 1)
+        assert self.shrinks is not None
+        if limit is not None:
+            limit = min(limit, self.policy.shrink_year_seconds)
+        return pool.submit(solve_year_alone, self.case, year, self.factors[year], limit,
+                           self.shrink_gap, 1, self.shrinks.size_bounds(literals))
+
+    def run_round(self, pool: Any, workers: int, round_number: int, gap: float,
+                  backward_first: bool, plan_task: bool, years_again: bool) -> None:
+        """One round: the plan's task (``plan_task``) beside the bound's: each year alone
+        at ``gap`` (``years_again``), or the sites' shrinks while the plan's task runs
+        (or, with no plan's task, until they need nothing more)."""
+        budget, policy = self.budget, self.policy
+        # alone in this process, the pass leaves half the time to the bounds
+        plan_future: Future | None = None
+        if plan_task:
+            plan_future = pool.submit(_plan_task, self.case, self.best["plan"],
+                                      budget.share(0.5 if workers == 1 else 1.0, floor=1.0),
+                                      gap, round_number, backward_first)
+        shrinking = self.shrinking(round_number)
+        queue: list[tuple[int, frozenset[Literal]]] = []
+        if years_again and not shrinking:
+            queue = [(y, frozenset()) for y in _years_to_bound(
+                round_number, self.years, self.by_year, backward_first)]
+        running: dict[Future, tuple[int, frozenset[Literal]]] = {}
+        while True:
+            busy = len(running) + (plan_future is not None)
+            if budget.spent():
+                queue.clear()  # a year started now would outlive the limit
+            elif shrinking and not queue and busy < workers and self.shrinks is not None:
+                queue = self.shrinks.next_solves(set(running.values()))
+                shrinking = plan_future is not None or bool(queue)
+            while queue and busy < workers:
+                task = queue.pop(0)
+                limit = _year_limit(budget, policy, workers - (plan_future is not None),
+                                    len(queue) + 1 + len(running))
+                running[self.submit_year(pool, task, gap, limit)] = task
+                busy += 1
+            pending = set(running) | ({plan_future} if plan_future else set())
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                if future is plan_future:
+                    plan_future = None
+                    plan = future.result()
+                    if plan is not None:
+                        plan["mip_gap"] = gap
+                    self.take_plan(plan)
+                    first = self.years[-1] if backward_first else self.years[0]
+                    if first not in self.by_year:  # no pass: bound its first year
+                        queue.append((first, frozenset()))
+                    self.note("years apart: plan")
+                else:
+                    task = running.pop(future)
+                    self.take_year(future.result(), gap, task[1])
+                    self.note("years apart: bound" if not task[1]
+                              else "years apart: the sites' shrinks")
+
+
 def solve_years_apart(
     case: Case,
     *,
@@ -160,108 +299,55 @@ def solve_years_apart(
     the whole; ``mip_gap``: stop once the plan
     is proven to this relative gap. ``workers`` processes run the tasks side by side.
     Returns ``plan`` (as :func:`netopt.model.forward.year_by_year_plan`'s, or None),
-    ``objective`` (its cost, CNY, discounted), ``bound`` (the sum of the years' bounds,
-    CNY; -inf until every year has one: no year starts once the time is spent, so a
-    round cut short leaves the years it did not reach with their last bound), ``years``
+    ``objective`` (its cost, CNY, discounted), ``bound`` (CNY: the sum of the years'
+    bounds, or the sites' shrinks' where higher; -inf until every year has one: no year
+    starts once the time is spent, so a round cut short leaves the years it did not
+    reach with their last bound), ``years``
     (by year: ``bound_cny``, ``objective_cny`` of the year alone, ``gap``, ``seconds``),
+    ``site_shrinks`` (:meth:`netopt.model.shrinks.SiteShrinks.record`, or None),
+    ``shrinks_state`` (the :class:`~netopt.model.shrinks.SiteShrinks` to go on with, once
+    every year has been solved alone; else None) and ``shrinks_gap`` (its years' gap),
     ``trace`` (one (seconds, objective, bound) per change), ``rounds`` and
     ``interrupted`` (Ctrl-C).
     """
     policy = policy or YearsPolicy()
-    years = list(case.years)
-    factors = discount_factors(years, case.parameters["discount_rate"])
-    budget = Budget.of(time_limit)
-    best: dict[str, Any] = {"plan": None, "objective": math.inf}
-    by_year: dict[int, dict[str, Any]] = {}
-    trace: list[tuple[float, float, float]] = []
-
-    def bound() -> float:
-        if len(by_year) < len(years):
-            return -math.inf
-        return float(sum(row["bound_cny"] for row in by_year.values()))
-
-    def note(phase: str) -> None:
-        elapsed = budget.elapsed()
-        trace.append((elapsed, best["objective"], bound()))
-        if progress is not None:
-            progress({"time_s": elapsed, "objective": best["objective"], "bound": bound(),
-                      "gap": relative_gap(best["objective"], bound()), "nodes": 0.0,
-                      "improved": 0.0, "phase": phase})
-
-    def take_year(row: dict[str, Any], gap: float) -> None:
-        old = by_year.get(row["year"])
-        if old is None or row["bound_cny"] > old["bound_cny"]:
-            by_year[row["year"]] = {**row, "gap": gap}
-
-    def take_plan(plan: dict[str, Any] | None) -> None:
-        if plan is None:
-            return
-        first_row = _first_year_row(plan, factors)
-        if first_row is not None:
-            take_year(first_row, plan.get("mip_gap", math.nan))
-        if plan["objective"] < best["objective"]:
-            best.update(plan=plan, objective=plan["objective"])
-
-    def proven() -> bool:
-        return relative_gap(best["objective"], bound()) <= mip_gap
-
+    state = _YearsApart(case, Budget.of(time_limit), mip_gap, policy, progress)
     if multiprocessing.current_process().daemon:
         workers = 1
     workers = max(1, workers)
     backward_first = _first_pass_backward(policy)
     gap, rounds, interrupted = max(mip_gap, policy.first_gap), 0, False
-    gap_at_floor, round_start = False, math.inf
+    gap_at_floor, round_start, plan_stalled = False, math.inf, False
     try:
         with _pool(workers) as pool:
             while True:
                 rounds += 1
-                # alone in this process, the pass leaves half the time to the bounds
-                plan_limit = budget.share(0.5 if workers == 1 else 1.0, floor=1.0)
-                plan_future: Future | None = pool.submit(
-                    _plan_task, case, best["plan"], plan_limit, gap, rounds, backward_first)
-                queue = [] if gap_at_floor else _years_to_bound(rounds, years, by_year,
-                                                                backward_first)
-                running: dict[Future, int] = {}
-                while queue or running or plan_future is not None:
-                    busy = len(running) + (plan_future is not None)
-                    if budget.spent():
-                        queue.clear()  # a year started now would outlive the limit
-                    while queue and busy < workers:
-                        year = queue.pop(0)
-                        limit = _year_limit(budget, policy, workers - (plan_future is not None),
-                                            len(queue) + 1 + len(running))
-                        running[pool.submit(solve_year_alone, case, year, factors[year],
-                                            limit, gap, 1)] = year
-                        busy += 1
-                    pending = set(running) | ({plan_future} if plan_future else set())
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        if future is plan_future:
-                            plan_future = None
-                            plan = future.result()
-                            if plan is not None:
-                                plan["mip_gap"] = gap
-                            take_plan(plan)
-                            first = years[-1] if backward_first else years[0]
-                            if first not in by_year:  # no pass: bound its first year
-                                queue.append(first)
-                            note("years apart: plan")
-                        else:
-                            running.pop(future)
-                            take_year(future.result(), gap)
-                            note("years apart: bound")
-                out_of_time = budget.spent(policy.min_year_seconds)
+                if state.shrinking(rounds) and math.isnan(state.shrink_gap):
+                    state.shrink_gap = min(row["gap"] for row in state.by_year.values())
+                state.run_round(pool, workers, rounds, gap, backward_first,
+                                plan_task=not plan_stalled, years_again=not gap_at_floor)
+                out_of_time = state.budget.spent(policy.min_year_seconds)
                 # once the years hold mip_gap, the rounds go on while a pass improves the
                 # plan (the second round's pass always runs: it starts from elsewhere)
-                stalled = gap_at_floor and rounds >= 2 and best["objective"] >= round_start
-                if proven() or out_of_time or stalled or not math.isfinite(bound()):
+                plan_stalled = plan_stalled or (
+                    gap_at_floor and rounds >= 2 and state.best["objective"] >= round_start)
+                more_shrinks = state.shrinking(rounds + 1) and bool(
+                    state.shrinks is not None and state.shrinks.next_solves())
+                if (state.proven() or out_of_time or not math.isfinite(state.bound())
+                        or (plan_stalled and not more_shrinks)):
                     break
                 gap_at_floor = gap <= mip_gap
                 gap = max(mip_gap, gap / policy.gap_divisor)
-                round_start = best["objective"]
+                round_start = state.best["objective"]
     except KeyboardInterrupt:
         interrupted = True
-    table = [by_year[y] for y in years if y in by_year]
-    return {"plan": best["plan"], "objective": best["objective"], "bound": bound(),
-            "years": table, "trace": trace, "rounds": rounds, "interrupted": interrupted,
-            "seconds": budget.elapsed()}
+    table = [state.by_year[y] for y in state.years if y in state.by_year]
+    return {"plan": state.best["plan"], "objective": state.best["objective"],
+            "bound": state.bound(), "years": table, "trace": state.trace, "rounds": rounds,
+            "interrupted": interrupted, "seconds": state.budget.elapsed(),
+            "site_shrinks": None if state.shrinks is None or not state.shrinks.shrinks
+            else state.shrinks.record(),
+            "shrinks_state": state.shrinks if state.shrinks is not None
+            and state.shrinks.ready() else None,
+            "shrinks_gap": state.shrink_gap if not math.isnan(state.shrink_gap)
+            else min((row["gap"] for row in state.by_year.values()), default=mip_gap)}

@@ -8,6 +8,7 @@ every output; an infeasible case gets an explanation from the elastic model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from netopt.case import Case
 from netopt.model.bounds import year_relaxation_bound
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.checks import presolve_checks
-from netopt.model.decompose import solve_years_apart
+from netopt.model.decompose import YearsPolicy, solve_years_apart
 from netopt.model.explain import explain_infeasibility
 from netopt.model.extract import extract_plan
 from netopt.model.forward import plan_values
@@ -37,6 +38,7 @@ from netopt.model.highs import (
 )
 from netopt.model.neighbourhood import MIN_STEP_SECONDS, improve_by_neighbourhoods
 from netopt.model.network import prepare
+from netopt.model.shrinks import shrinks_beside
 from netopt.plan import (
     INFEASIBLE,
     INTERRUPTED,
@@ -103,6 +105,12 @@ class SolvePolicy:
     #: does not close in the time, and the years apart lose more bound than the plan
     #: gains ('Neighbourhoods over every year').
     neighbourhood_sizings: tuple[str, ...] = ("continuous",)
+    #: While the neighbourhoods search (one core), a worker process goes on splitting the
+    #: sites' shrinks that the years apart began, on a second core
+    #: ('The sites' shrinks as disjunctions').
+    shrinks_beside_neighbourhoods: bool = True
+    #: how the years apart spend their time (:class:`netopt.model.decompose.YearsPolicy`)
+    years_policy: YearsPolicy = YearsPolicy()
     #: Models with more rows than this get no years-apart plan: each year would be a MIP
     #: too large for its share of the limit. 3,000 dealers (189,000 rows) are solved years
     #: apart, 10,000 (620,000) are not ('Scale: years apart at 3,000 dealers').
@@ -210,7 +218,7 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
     seconds = budget.share(policy.years_apart_time_share_before_neighbourhoods
                            if neighbourhoods else policy.years_apart_time_share)
     apart = solve_years_apart(case, time_limit=seconds, mip_gap=mip_gap, workers=workers,
-                              progress=progress)
+                              policy=policy.years_policy, progress=progress)
     nm.interrupted = nm.interrupted or apart["interrupted"]
     if apart["plan"] is None:
         return None
@@ -229,10 +237,12 @@ def _year_by_year_start(case: Case, nm: NetworkModel, persistent: Any, *,
                   "improved": 1.0, "phase": "years apart: plan of the whole model"})
     record = {"bound_cny": apart["bound"], "rounds": apart["rounds"],
               "seconds": seconds, "years": apart["years"],
+              "site_shrinks": apart["site_shrinks"],
               "trace": [{"seconds": t, "objective_cny": o, "bound_cny": b}
                         for t, o, b in trace]}
     return {**apart["plan"], "objective": objective, "values": values,
-            "bound": apart["bound"], "method": "years_apart", "years_apart": record}
+            "bound": apart["bound"], "method": "years_apart", "years_apart": record,
+            "shrinks": (apart["shrinks_state"], apart["shrinks_gap"])}
 
 
 def _neighbourhoods_apply(case: Case, rows: int, budget: Budget, policy: SolvePolicy,
@@ -250,28 +260,49 @@ def _neighbourhoods_apply(case: Case, rows: int, budget: Budget, policy: SolvePo
             and (left is None or share * left >= policy.neighbourhood_min_seconds))
 
 
-def _neighbourhood_start(nm: NetworkModel, forward: dict[str, Any], persistent: Any, *,
-                         budget: Budget, policy: SolvePolicy, mip_gap: float,
-                         threads: int | None,
+def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
+                         persistent: Any, *, budget: Budget, policy: SolvePolicy,
+                         mip_gap: float, threads: int | None,
                          progress: Callable[[dict[str, Any]], None] | None,
                          ) -> dict[str, Any]:
     """The years-apart plan ``forward`` improved by one kind of facility at a time over
     every year (:mod:`netopt.model.neighbourhood`), in ``policy.neighbourhood_time_share``
-    of the time left; as it was if it is proven already, or there is no time left."""
+    of the time left; as it was if it is proven already, or there is no time left.
+    Meanwhile a worker process goes on splitting the sites' shrinks
+    (:func:`netopt.model.shrinks.shrinks_beside`) where the years apart began them and
+    a second core is free: the neighbourhoods' search leaves it idle."""
     if nm.interrupted or relative_gap(forward["objective"], forward["bound"]) <= mip_gap:
         return forward
     seconds = budget.share(policy.neighbourhood_time_share)
     if seconds is not None and seconds < MIN_STEP_SECONDS:
         return forward
-    improved = improve_by_neighbourhoods(nm, forward, persistent, time_limit=seconds,
-                                         mip_gap=mip_gap, threads=threads,
-                                         bound=forward["bound"], progress=progress)
-    record = forward["years_apart"]
+    shrinks, shrinks_gap = forward.get("shrinks", (None, mip_gap))
+    cores = threads if threads is not None else (os.cpu_count() or 1)
+    beside = shrinks is not None and policy.shrinks_beside_neighbourhoods and cores >= 2
+    watch = Budget()
+    with (shrinks_beside(case, shrinks, mip_gap=shrinks_gap, budget=Budget(seconds))
+          if beside else contextlib.nullcontext(None)) as latest:
+        improved = improve_by_neighbourhoods(nm, forward, persistent, time_limit=seconds,
+                                             mip_gap=mip_gap, threads=threads,
+                                             bound=forward["bound"], progress=progress)
+        shrinks = latest() if latest is not None else shrinks
+    record = dict(forward["years_apart"])
+    bound = forward["bound"]
+    if beside and shrinks is not None and shrinks.shrinks:
+        bound = max(bound, shrinks.bound()[0])
+        record.update(bound_cny=bound, site_shrinks=shrinks.record())
     trace = record["trace"] + [
         {"seconds": record["seconds"] + step["ended_s"], "objective_cny": step["objective_cny"],
-         "bound_cny": record["bound_cny"]} for step in improved["neighbourhoods"]
+         "bound_cny": forward["bound"]} for step in improved["neighbourhoods"]
         if step["improved"]]
-    return {**improved, "year_by_year_objective": forward["objective"],
+    if bound > forward["bound"]:
+        trace.append({"seconds": record["seconds"] + watch.elapsed(),
+                      "objective_cny": improved["objective"], "bound_cny": bound})
+        if progress is not None:
+            progress({"time_s": watch.elapsed(), "objective": improved["objective"],
+                      "bound": bound, "gap": relative_gap(improved["objective"], bound),
+                      "nodes": 0.0, "improved": 0.0, "phase": "the sites' shrinks"})
+    return {**improved, "bound": bound, "year_by_year_objective": forward["objective"],
             "years_apart": {**record, "trace": trace}}
 
 
@@ -493,7 +524,7 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
             timings["year_by_year_build_s"] = forward["build_s"]
         if forward is not None and neighbourhoods:
             watch = Budget()
-            forward = _neighbourhood_start(nm, forward, persistent, budget=budget,
+            forward = _neighbourhood_start(case, nm, forward, persistent, budget=budget,
                                            policy=policy, mip_gap=mip_gap, threads=threads,
                                            progress=progress)
             timings["neighbourhoods_s"] = watch.elapsed()

@@ -141,10 +141,14 @@ def run(
                           "give it more time)")
     if "years_apart" in plan.meta:
         apart = plan.meta["years_apart"]
+        shrinks = apart.get("site_shrinks")
+        split = "" if not shrinks else (
+            f", {len(shrinks['shrinks'])} of the sites' shrinks split over "
+            f"{shrinks['year_solves']} year solves")
         console.print(f"years apart: bound {money(apart['bound_cny'])} {MONEY_SCALE['unit']} "
                       f"(each year alone, {apart['rounds']} rounds in "
-                      f"{apart['seconds']:,.0f} s); the plan's gap is against the better "
-                      "of it and the search's", markup=False)
+                      f"{apart['seconds']:,.0f} s{split}); the plan's gap is against the "
+                      "better of it and the search's", markup=False)
     elif plan.status == "time_limit" and len(loaded.years) > 1 and solver == "highs" \
             and "year_bound" not in plan.meta:
         console.print("the gap is measured against the bound the search proved; "

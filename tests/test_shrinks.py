@@ -197,3 +197,32 @@ def test_the_shrinks_prove_the_trap_sized_by_the_tonne():
     plan = netopt.solve(case, time_limit=120, policy=STARTING_PLANS, **EXACT)
     assert plan.termination == PROVEN_BY_YEARS
     assert plan.objective == pytest.approx(13000.0) and plan.bound == pytest.approx(13000.0)
+
+
+def test_a_split_not_yet_solved_leaves_the_bound_and_the_record_as_they_were():
+    case = shrinking()
+    shrinks = SiteShrinks(list(case.years))
+    for year in case.years:
+        row = solve_year_alone(case, year, 1.0, None, 1e-9, 1)
+        shrinks.add(year, frozenset(), row["bound_cny"], row["site_sizes_t_per_yr"])
+    tasks = shrinks.next_solves()
+    assert tasks == [(2026, frozenset({(0, DOWN)})), (2027, frozenset({(0, UP)}))]
+    assert len(shrinks.shrinks) == 1
+    assert shrinks.bound()[0] == pytest.approx(13000.0)
+    assert shrinks.record()["shrinks"] == []
+    # asked again while those two are being solved: nothing more to do yet
+    assert shrinks.next_solves(set(tasks)) == []
+
+
+def test_the_plans_worker_may_go_on_beside_the_shrinks():
+    """By default the plan's task stops after two rounds and the third round is the
+    shrinks' alone; with it in every round, the same plan (the passes find 14,000) and
+    the same bound of one split."""
+    policy = YearsPolicy(plan_rounds_with_shrinks=None)
+    result = solve_years_apart(shrinking(), time_limit=None, workers=2, policy=policy,
+                               **EXACT)
+    assert result["objective"] == pytest.approx(14000.0)
+    assert result["bound"] == pytest.approx(13500.0)
+    assert result["rounds"] >= 3
+    default = solve_years_apart(shrinking(), time_limit=None, workers=2, **EXACT)
+    assert default["rounds"] == 3 and default["bound"] == pytest.approx(13500.0)

@@ -86,6 +86,11 @@ class YearsPolicy:
     shrinks_from_round: int = 3
     #: a year's solve for the shrinks gets at most this many seconds
     shrink_year_seconds: float = 120.0
+    #: where the shrinks are split, the plan's task runs in at most this many rounds (its
+    #: worker then splits shrinks too); None: in every round. The neighbourhoods that
+    #: follow improve the plan more than the later rounds' windows (BENCHMARKS.md, 'The
+    #: sites' shrinks as disjunctions')
+    plan_rounds_with_shrinks: int | None = 2
 
 
 def _first_pass_backward(policy: YearsPolicy) -> bool:
@@ -324,6 +329,9 @@ def solve_years_apart(
                 rounds += 1
                 if state.shrinking(rounds) and math.isnan(state.shrink_gap):
                     state.shrink_gap = min(row["gap"] for row in state.by_year.values())
+                limit = policy.plan_rounds_with_shrinks
+                if state.shrinking(rounds) and limit is not None and rounds > limit:
+                    plan_stalled = True
                 state.run_round(pool, workers, rounds, gap, backward_first,
                                 plan_task=not plan_stalled, years_again=not gap_at_floor)
                 out_of_time = state.budget.spent(policy.min_year_seconds)
@@ -331,10 +339,10 @@ def solve_years_apart(
                 # plan (the second round's pass always runs: it starts from elsewhere)
                 plan_stalled = plan_stalled or (
                     gap_at_floor and rounds >= 2 and state.best["objective"] >= round_start)
-                more_shrinks = state.shrinking(rounds + 1) and bool(
-                    state.shrinks is not None and state.shrinks.next_solves())
-                if (state.proven() or out_of_time or not math.isfinite(state.bound())
-                        or (plan_stalled and not more_shrinks)):
+                if state.proven() or out_of_time or not math.isfinite(state.bound()):
+                    break
+                if plan_stalled and not (state.shrinking(rounds + 1) and state.shrinks
+                                         is not None and state.shrinks.next_solves()):
                     break
                 gap_at_floor = gap <= mip_gap
                 gap = max(mip_gap, gap / policy.gap_divisor)
@@ -345,8 +353,8 @@ def solve_years_apart(
     return {"plan": state.best["plan"], "objective": state.best["objective"],
             "bound": state.bound(), "years": table, "trace": state.trace, "rounds": rounds,
             "interrupted": interrupted, "seconds": state.budget.elapsed(),
-            "site_shrinks": None if state.shrinks is None or not state.shrinks.shrinks
-            else state.shrinks.record(),
+            "site_shrinks": None if state.shrinks is None
+            or not state.shrinks.record()["shrinks"] else state.shrinks.record(),
             "shrinks_state": state.shrinks if state.shrinks is not None
             and state.shrinks.ready() else None,
             "shrinks_gap": state.shrink_gap if not math.isnan(state.shrink_gap)

@@ -194,12 +194,16 @@ class SiteShrinks:
         return sorted(found, reverse=True)
 
     def record(self) -> dict[str, Any]:
-        """What the bound rests on, for a plan's meta: its disjunctions and solves."""
+        """What the bound rests on, for a plan's meta: its disjunctions (those that some
+        year has been solved under), with the side the bound takes, and its solves."""
         bound, sides = self.bound()
+        used = {i for by_literals in self.solved.values() for literals in by_literals
+                for i, _side in literals}
         return {"bound_cny": bound, "year_solves": self.year_solves,
                 "shrinks": [{"site": s.site, "year": s.year, "size_t_per_yr": s.size_t_per_yr,
                              "side": "down" if side == DOWN else "up"}
-                            for s, side in zip(self.shrinks, sides)]}
+                            for i, (s, side) in enumerate(zip(self.shrinks, sides))
+                            if i in used]}
 
 
 def split_shrinks(case: Case, shrinks: SiteShrinks, *, mip_gap: float, budget: Budget,

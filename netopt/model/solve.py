@@ -294,7 +294,7 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
         shrinks = latest() if latest is not None else shrinks
     record = dict(forward["years_apart"])
     bound = forward["bound"]
-    if beside and shrinks is not None and shrinks.shrinks:
+    if beside and shrinks is not None and shrinks.record()["shrinks"]:
         bound = max(bound, shrinks.bound()[0])
         record.update(bound_cny=bound, site_shrinks=shrinks.record())
     trace = record["trace"] + [

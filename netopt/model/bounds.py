@@ -80,10 +80,10 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
     return {"year": year, "discount_factor": weight, "status": str(result.status),
             "objective_cny": weight * result.objective, "bound_cny": weight * bound,
             "seconds": watch.elapsed(), "interrupted": nm.interrupted,
-            "site_sizes_t_per_yr": _open_site_sizes(nm, year)}
+            "site_sizes_t_per_yr": open_site_sizes(nm, year)}
 
 
-def _open_site_sizes(nm: NetworkModel, year: int) -> dict[str, float]:
+def open_site_sizes(nm: NetworkModel, year: int) -> dict[str, float]:
     """Size (t/yr) of each site sized by the tonne that the solved ``nm`` opens in
     ``year`` (empty when it holds no plan)."""
     m = nm.model

@@ -219,6 +219,10 @@ class _YearsApart:
     def proven(self) -> bool:
         return relative_gap(self.best["objective"], self.bound()) <= self.mip_gap
 
+    def years_gap(self) -> float:
+        """The tightest gap the years alone have been solved to (their shrinks' gap)."""
+        return min((row["gap"] for row in self.by_year.values()), default=self.mip_gap)
+
     def shrinking(self, round_number: int) -> bool:
         """Whether this round's bound splits the sites' shrinks."""
         return (self.shrinks is not None and round_number >= self.policy.shrinks_from_round
@@ -328,7 +332,7 @@ def solve_years_apart(
             while True:
                 rounds += 1
                 if state.shrinking(rounds) and math.isnan(state.shrink_gap):
-                    state.shrink_gap = min(row["gap"] for row in state.by_year.values())
+                    state.shrink_gap = state.years_gap()
                 limit = policy.plan_rounds_with_shrinks
                 if state.shrinking(rounds) and limit is not None and rounds > limit:
                     plan_stalled = True
@@ -350,12 +354,12 @@ def solve_years_apart(
     except KeyboardInterrupt:
         interrupted = True
     table = [state.by_year[y] for y in state.years if y in state.by_year]
+    record = state.shrinks.record() if state.shrinks is not None else None
     return {"plan": state.best["plan"], "objective": state.best["objective"],
             "bound": state.bound(), "years": table, "trace": state.trace, "rounds": rounds,
             "interrupted": interrupted, "seconds": state.budget.elapsed(),
-            "site_shrinks": None if state.shrinks is None
-            or not state.shrinks.record()["shrinks"] else state.shrinks.record(),
+            "site_shrinks": record if record is not None and record["shrinks"] else None,
             "shrinks_state": state.shrinks if state.shrinks is not None
             and state.shrinks.ready() else None,
             "shrinks_gap": state.shrink_gap if not math.isnan(state.shrink_gap)
-            else min((row["gap"] for row in state.by_year.values()), default=mip_gap)}
+            else state.years_gap()}

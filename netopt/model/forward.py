@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from netopt.case import Case
-from netopt.model.bounds import years_case
+from netopt.model.bounds import open_site_sizes, years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.heuristic import level_capacities
 from netopt.model.highs import Budget, SolveResult, run_solver
@@ -63,9 +63,7 @@ def _chosen(nm: NetworkModel, year: int) -> dict[str, Any]:
               for var_name, _table in FACILITIES}
     levels = {str(k): str(lv) for (k, lv, t), v in m.site_level.items()
               if t == year and (v.value or 0.0) > ONE}
-    sizes = {str(k): float(m.site_size[k, t].value or 0.0)
-             for (k, t), v in m.site_open.items() if t == year and (v.value or 0.0) > ONE}
-    return {"open": opened, "levels": levels, "sizes": sizes}
+    return {"open": opened, "levels": levels, "sizes": open_site_sizes(nm, year)}
 
 
 #: Tonnes per year a size handed from one year to the next may lose to rounding.

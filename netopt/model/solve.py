@@ -286,7 +286,8 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
     beside = (shrinks is not None and policy.shrinks_beside_neighbourhoods and cores >= 2
               and (seconds is None or seconds >= policy.shrinks_beside_min_seconds))
     watch = Budget()
-    with (shrinks_beside(case, shrinks, mip_gap=shrinks_gap, budget=Budget(seconds))
+    with (shrinks_beside(case, shrinks, mip_gap=shrinks_gap, budget=Budget(seconds),
+                         year_seconds=policy.years_policy.shrink_year_seconds)
           if beside else contextlib.nullcontext(None)) as latest:
         improved = improve_by_neighbourhoods(nm, forward, persistent, time_limit=seconds,
                                              mip_gap=mip_gap, threads=threads,
@@ -294,9 +295,10 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
         shrinks = latest() if latest is not None else shrinks
     record = dict(forward["years_apart"])
     bound = forward["bound"]
-    if beside and shrinks is not None and shrinks.record()["shrinks"]:
-        bound = max(bound, shrinks.bound()[0])
-        record.update(bound_cny=bound, site_shrinks=shrinks.record())
+    shrinks_record = shrinks.record() if beside and shrinks is not None else None
+    if shrinks_record is not None and shrinks_record["shrinks"]:
+        bound = max(bound, shrinks_record["bound_cny"])
+        record.update(bound_cny=bound, site_shrinks=shrinks_record)
     trace = record["trace"] + [
         {"seconds": record["seconds"] + step["ended_s"], "objective_cny": step["objective_cny"],
          "bound_cny": forward["bound"]} for step in improved["neighbourhoods"]

@@ -27,8 +27,16 @@ from netopt.model.bounds import solve_year_alone
 from netopt.model.decompose import YearsPolicy, solve_years_apart
 from netopt.model.highs import Budget
 from netopt.model.network import discount_factors
-from netopt.model.shrinks import DOWN, UP, Shrink, SiteShrinks, shrinks_beside
-from netopt.model.solve import PROVEN_BY_YEARS, SolvePolicy
+from netopt.model.shrinks import (
+    DOWN,
+    UP,
+    Shrink,
+    SiteShrinks,
+    YearSolve,
+    shrinks_beside,
+    split_shrinks,
+)
+from netopt.model.solve import PROVEN_BY_YEARS, SolvePolicy, _years_tightened
 from tests.test_forward import trap
 
 EXACT = {"mip_gap": 1e-9}
@@ -226,3 +234,55 @@ def test_the_plans_worker_may_go_on_beside_the_shrinks():
     assert result["rounds"] >= 3
     default = solve_years_apart(shrinking(), time_limit=None, workers=2, **EXACT)
     assert default["rounds"] == 3 and default["bound"] == pytest.approx(13500.0)
+
+
+def test_years_alone_held_loose_are_solved_again_before_a_split():
+    """A state whose 2026 alone was stopped at 7,000 against a plan of 8,000: it is the
+    one loose year, split_shrinks solves it again first (8,000 exactly), then splits
+    the shrink (13,500 by hand); the years' table takes the tighter bound."""
+    case = shrinking()
+    shrinks = SiteShrinks(list(case.years))
+    shrinks.add(2026, frozenset(), 7000.0, {"d1": 300.0}, 8000.0)
+    shrinks.add(2027, frozenset(), 5000.0, {"d1": 200.0}, 5000.0)
+    assert shrinks.loose_years(1e-9) == [2026]
+    assert shrinks.loose_years(0.2) == []  # within 20 %: held tight enough
+    assert shrinks.bound()[0] == pytest.approx(12000.0)
+    split_shrinks(case, shrinks, mip_gap=1e-9, budget=Budget(120))
+    alone = shrinks.solved[2026][frozenset()]
+    assert alone.bound_cny == pytest.approx(8000.0)
+    assert alone.objective_cny == pytest.approx(8000.0)
+    assert shrinks.loose_years(1e-9) == []
+    assert shrinks.bound()[0] == pytest.approx(13500.0)
+    rows = [{"year": 2026, "bound_cny": 7000.0}, {"year": 2027, "bound_cny": 5000.0}]
+    assert _years_tightened(rows, shrinks) == [
+        {"year": 2026, "bound_cny": pytest.approx(8000.0), "tightened_beside": True},
+        {"year": 2027, "bound_cny": 5000.0}]
+
+
+def test_a_solve_keeps_the_higher_bound_and_the_lower_cost():
+    shrinks = SiteShrinks([2026])
+    shrinks.add(2026, frozenset(), 7000.0, {"d1": 300.0}, 8000.0)
+    shrinks.add(2026, frozenset(), 7500.0, {"d1": 250.0}, 8200.0)
+    assert shrinks.solved[2026][frozenset()] == YearSolve(7500.0, {"d1": 250.0}, 8000.0)
+    shrinks.add(2026, frozenset(), 7200.0, {"d1": 280.0}, 7900.0)
+    assert shrinks.solved[2026][frozenset()] == YearSolve(7500.0, {"d1": 250.0}, 7900.0)
+    shrinks.add(2026, frozenset(), 7800.0, {"d1": 260.0})  # no plan's cost known
+    assert shrinks.solved[2026][frozenset()] == YearSolve(7800.0, {"d1": 260.0}, 7900.0)
+
+
+def test_without_the_other_pass_the_second_round_only_bounds():
+    """YearsPolicy(other_pass=False), as netopt.solve runs it where the neighbourhoods
+    follow: one plan's task (the forward pass, 14,000 here) instead of two, and the
+    same bound of one split."""
+    def plan_tasks(policy: YearsPolicy) -> tuple[dict, int]:
+        phases: list[str] = []
+        result = solve_years_apart(shrinking(), time_limit=None, workers=2, policy=policy,
+                                   progress=lambda note: phases.append(note["phase"]),
+                                   **EXACT)
+        return result, phases.count("years apart: plan")
+
+    both, with_other = plan_tasks(YearsPolicy())
+    one, without = plan_tasks(YearsPolicy(other_pass=False))
+    assert (with_other, without) == (2, 1)
+    assert one["objective"] == pytest.approx(both["objective"]) == pytest.approx(14000.0)
+    assert one["bound"] == pytest.approx(both["bound"]) == pytest.approx(13500.0)

@@ -16,7 +16,8 @@ round holds the years' MIPs to ``YearsPolicy.first_gap`` and runs one pass (forw
 but sized by the LP over the whole case that costs each plan;
 while time is left and the plan is not proven to ``mip_gap``, each later round divides
 the gap by ``YearsPolicy.gap_divisor``, solves again the years whose bound is furthest
-from their plan, and runs the other pass (second round) or the best plan's two-year
+from their plan, and runs the other pass (second round, unless
+``YearsPolicy.other_pass`` is off) or the best plan's two-year
 windows (:func:`netopt.model.forward.improve_year_by_year`, later rounds).
 """
 
@@ -80,6 +81,11 @@ class YearsPolicy:
     #: forward is the better on the default case in both sizings (BENCHMARKS.md, 'Years
     #: apart: sites sized by the tonne, the years' bound and passes over the years')
     first_pass: str = "forward"
+    #: whether the second round's plan task runs the other pass (where it does not, its
+    #: worker bounds the years instead); :func:`netopt.solve` turns it off where the
+    #: neighbourhoods follow, which take the plan further from the first pass alone
+    #: (BENCHMARKS.md, 'The sites' shrinks as disjunctions')
+    other_pass: bool = True
     #: from this round on, where the sites are sized by the tonne, the bound's workers
     #: split the sites' shrinks (:mod:`netopt.model.shrinks`) instead of solving the
     #: years alone again at a tighter gap (0: never)
@@ -199,7 +205,7 @@ class _YearsApart:
                   literals: frozenset[Literal] = frozenset()) -> None:
         if self.shrinks is not None and "site_sizes_t_per_yr" in row:
             self.shrinks.add(row["year"], literals, row["bound_cny"],
-                             row["site_sizes_t_per_yr"])
+                             row["site_sizes_t_per_yr"], row["objective_cny"])
         if literals:
             return
         old = self.by_year.get(row["year"])
@@ -336,8 +342,9 @@ def solve_years_apart(
                 limit = policy.plan_rounds_with_shrinks
                 if state.shrinking(rounds) and limit is not None and rounds > limit:
                     plan_stalled = True
+                plan_task = not plan_stalled and (rounds != 2 or policy.other_pass)
                 state.run_round(pool, workers, rounds, gap, backward_first,
-                                plan_task=not plan_stalled, years_again=not gap_at_floor)
+                                plan_task=plan_task, years_again=not gap_at_floor)
                 out_of_time = state.budget.spent(policy.min_year_seconds)
                 # once the years hold mip_gap, the rounds go on while a pass improves the
                 # plan (the second round's pass always runs: it starts from elsewhere)

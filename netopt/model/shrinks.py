@@ -61,10 +61,12 @@ class Shrink:
 @dataclass(frozen=True)
 class YearSolve:
     """One year solved alone under some literals: its proven bound (CNY, discounted;
-    inf if infeasible) and each open site's size (t/yr) in its best plan."""
+    inf if infeasible), each open site's size (t/yr) in its best plan, and that plan's
+    cost (CNY, discounted; nan if not known)."""
 
     bound_cny: float
     site_sizes_t_per_yr: dict[str, float]
+    objective_cny: float = math.nan
 
 
 class SiteShrinks:
@@ -86,12 +88,34 @@ class SiteShrinks:
         return sum(len(by_literals) for by_literals in self.solved.values())
 
     def add(self, year: int, literals: frozenset[Literal], bound_cny: float,
-            site_sizes_t_per_yr: dict[str, float]) -> None:
-        """Take a solve of ``year`` under ``literals`` (the year alone: no literals); of
-        two solves under the same literals, the higher bound stays."""
+            site_sizes_t_per_yr: dict[str, float], objective_cny: float = math.nan) -> None:
+        """Take a solve of ``year`` under ``literals`` (the year alone: no literals) and
+        its plan's cost ``objective_cny``; of two solves under the same literals, the
+        higher bound stays, with the lower cost of the two."""
         old = self.solved[year].get(literals)
+        if old is not None and not objective_cny <= old.objective_cny:
+            objective_cny = old.objective_cny  # (also where this one's is nan)
         if old is None or bound_cny > old.bound_cny:
-            self.solved[year][literals] = YearSolve(bound_cny, dict(site_sizes_t_per_yr))
+            self.solved[year][literals] = YearSolve(bound_cny, dict(site_sizes_t_per_yr),
+                                                    objective_cny)
+        elif objective_cny < old.objective_cny:
+            self.solved[year][literals] = YearSolve(old.bound_cny, old.site_sizes_t_per_yr,
+                                                    objective_cny)
+
+    def loose_years(self, mip_gap: float) -> list[int]:
+        """The years alone whose bound is further than ``mip_gap`` (relative) from their
+        plan's cost, the furthest (in CNY) first: solved again to ``mip_gap``, each
+        raises the bound of every choice by what it gains."""
+        loose = []
+        for year in self.years:
+            solve = self.solved[year].get(frozenset())
+            if solve is None or not math.isfinite(solve.bound_cny) \
+                    or not math.isfinite(solve.objective_cny):
+                continue
+            excess = solve.objective_cny - solve.bound_cny
+            if excess > mip_gap * max(abs(solve.objective_cny), 1.0) * (1 + 1e-9):
+                loose.append((excess, year))
+        return [year for _excess, year in sorted(loose, reverse=True)]
 
     def ready(self) -> bool:
         """Whether every year has been solved alone (the bound needs it)."""
@@ -211,10 +235,14 @@ def split_shrinks(case: Case, shrinks: SiteShrinks, *, mip_gap: float, budget: B
     """Go on with ``shrinks`` of ``case`` here, one year's solve at a time (each to
     ``mip_gap``, at most ``year_seconds``, one HiGHS thread), until ``budget`` is spent
     or nothing more is needed; ``snapshots`` (a queue), if given, gets the state after
-    each solve."""
+    each solve. The years alone held looser than ``mip_gap`` are solved again first
+    (:meth:`SiteShrinks.loose_years`): in a short time that raises the bound more than
+    a split, whose two sides each need their years solved."""
     factors = discount_factors(shrinks.years, case.parameters["discount_rate"])
+    tightened: set[int] = set()
     while not budget.spent(1.0):
-        tasks = shrinks.next_solves()
+        loose = [y for y in shrinks.loose_years(mip_gap) if y not in tightened]
+        tasks = [(loose[0], frozenset())] if loose else shrinks.next_solves()
         if not tasks:
             break
         for year, literals in tasks:
@@ -224,7 +252,10 @@ def split_shrinks(case: Case, shrinks: SiteShrinks, *, mip_gap: float, budget: B
             limit = year_seconds if left is None else min(left, year_seconds)
             row = solve_year_alone(case, year, factors[year], limit, mip_gap, 1,
                                    shrinks.size_bounds(literals))
-            shrinks.add(year, literals, row["bound_cny"], row["site_sizes_t_per_yr"])
+            shrinks.add(year, literals, row["bound_cny"], row["site_sizes_t_per_yr"],
+                        row["objective_cny"])
+            if not literals:
+                tightened.add(year)  # once: a year stopped by its limit stays loose
             if snapshots is not None:
                 snapshots.put(shrinks)
     return shrinks

@@ -37,7 +37,10 @@ from netopt.allocation.rules import split_by_marginal_savings
 from netopt.case import Case
 from netopt.errors import SolverError
 from netopt.model.build import build_model
+from netopt.model.forward import plan_values
+from netopt.model.highs import binaries, solve_fixed
 from netopt.model.solve import run_solver, solve, solves_years_apart
+from netopt.model.starts import GivenPlan, openings_table, plan_openings
 from netopt.pool import local_pool
 from netopt.progress import ProgressCallback, no_progress, progress_bar
 
@@ -131,11 +134,15 @@ class CoalitionSolver:
         for (i, _t), param in m.source_active.items():
             self.supply_params.setdefault(owner_of_source[i], []).append(param)
 
-    def solve(self, coalition: Iterable[str]) -> dict[str, Any]:
-        """Cost c(S) of one coalition (CNY, discounted), with status, bound and gap."""
+    def solve(self, coalition: Iterable[str], start: pd.DataFrame | None = None,
+              ) -> dict[str, Any]:
+        """Cost c(S) of one coalition (CNY, discounted), with status, bound and gap.
+        ``start``: a plan (:data:`netopt.model.starts.GivenPlan`) whose openings,
+        restricted to the coalition's facilities, the solve starts from where they are
+        better than its own starting plan (the grand coalition's, say)."""
         members = set(coalition)
         if self.method == "years":
-            return self.solve_apart(members)
+            return self.solve_apart(members, start)
         changed = []
         for owner, variables in self.facility_vars.items():
             for v in variables:
@@ -150,25 +157,46 @@ class CoalitionSolver:
         for owner, params in self.supply_params.items():
             for param in params:
                 param.set_value(1.0 if owner in members else 0.0)
-        start = time.perf_counter()
+        clock = time.perf_counter()
+        values = self.start_values(start) if start is not None else None
         if self.first:
-            result = run_solver(self.nm, **self.options, persistent=self.opt)
+            result = run_solver(self.nm, **self.options, persistent=self.opt, start=values)
             self.first = False
         else:
             self.opt_update(changed)
-            result = run_solver(self.nm, **self.options, persistent=self.opt)
+            result = run_solver(self.nm, **self.options, persistent=self.opt, start=values)
         return {"coalition": sorted(members), "cost_cny": result.objective,
                 "status": str(result.status), "bound_cny": result.bound, "gap": result.gap,
-                "seconds": time.perf_counter() - start}
+                "seconds": time.perf_counter() - clock}
 
-    def solve_apart(self, members: set[str]) -> dict[str, Any]:
+    def start_values(self, start: pd.DataFrame) -> dict[int, float] | None:
+        """The values of ``start``'s openings within the coalition whose bounds are set
+        (a facility bounded closed stays closed), the flows by the LP; None if they do
+        not serve it."""
+        chosen = plan_values(self.nm, plan_openings(start, self.case.years))
+        for v in binaries(self.model):
+            if id(v) in chosen and v.ub is not None and v.ub < 0.5:
+                chosen[id(v)] = 0.0
+        limit = self.options["time_limit"]
+        _objective, values = solve_fixed(self.nm, chosen, threads=self.options["threads"],
+                                         time_limit=None if limit is None else limit / 4)
+        return values
+
+    def solve_apart(self, members: set[str], start: pd.DataFrame | None = None,
+                    ) -> dict[str, Any]:
         """Cost c(S) of one coalition from its own case (:func:`coalition_case`) solved
-        as :func:`netopt.solve` solves a case, years apart where it applies."""
-        start = time.perf_counter()
-        plan = solve(coalition_case(self.case, members), explain=False, **self.options)
-        return {"coalition": sorted(members), "cost_cny": plan.objective,
-                "status": str(plan.status), "bound_cny": plan.bound, "gap": plan.gap,
-                "seconds": time.perf_counter() - start, "method": "years"}
+        as :func:`netopt.solve` solves a case, years apart where it applies (from
+        ``start`` too, where it is better)."""
+        clock = time.perf_counter()
+        plan = solve(coalition_case(self.case, members), explain=False, **self.options,
+                     starts=None if start is None else [start])
+        record = {"coalition": sorted(members), "cost_cny": plan.objective,
+                  "status": str(plan.status), "bound_cny": plan.bound, "gap": plan.gap,
+                  "seconds": time.perf_counter() - clock, "method": "years"}
+        given = (plan.meta.get("starting_plan") or {}).get("given_cny")
+        if given is not None:
+            record["start_cny"] = given
+        return record
 
     def opt_update(self, changed: list) -> None:
         """Send the changed bounds and the mutable supply to the persistent solver."""
@@ -180,7 +208,8 @@ class CoalitionSolver:
 _WORKER_SOLVERS: dict[str, CoalitionSolver] = {}
 
 
-def _solve_coalition(case: Case, coalition: tuple[str, ...], options: dict) -> dict[str, Any]:
+def _solve_coalition(case: Case, coalition: tuple[str, ...], options: dict,
+                     start: pd.DataFrame | None = None) -> dict[str, Any]:
     """Task run in a worker: reuse the worker's model of ``case`` if it has one."""
     key = case.content_hash() + json.dumps(options, sort_keys=True)
     solver = _WORKER_SOLVERS.get(key)
@@ -188,7 +217,7 @@ def _solve_coalition(case: Case, coalition: tuple[str, ...], options: dict) -> d
         _WORKER_SOLVERS.clear()  # one case per worker at a time keeps memory bounded
         solver = CoalitionSolver(case, **options)
         _WORKER_SOLVERS[key] = solver
-    return solver.solve(coalition)
+    return solver.solve(coalition, start)
 
 
 # --- cache --------------------------------------------------------------------------------
@@ -266,6 +295,7 @@ def coalition_values(
     cache: str | Path | None = None,
     progress: bool | ProgressCallback = True,
     workers: int | None = None,
+    start: GivenPlan | None = None,
     **solve_options: Any,
 ) -> pd.Series:
     """Cost c(S) in CNY (discounted) of each coalition, as a Series indexed by frozenset.
@@ -280,6 +310,13 @@ def coalition_values(
     the terminal), False, or a callback ``progress(done, total)`` called as coalitions
     finish (cached ones count as done). The Series' ``attrs["records"]`` holds a tidy
     frame of every solve (status, bound, gap, seconds).
+
+    ``start``: a plan of the case (the grand coalition's, as ``netopt run`` finds it; a
+    Plan or its ``sites`` table). Each coalition's solve also starts from its openings
+    restricted to the coalition's facilities, where that is better than its own
+    starting plan (``start_cny`` in the records: what the restricted plan cost). It
+    changes how good a value is found in the time, not what a value means, so cached
+    values stand.
     """
     members = list(case.member_ids)
     wanted = all_coalitions(members) if coalitions is None else [
@@ -291,6 +328,7 @@ def coalition_values(
                                "log": False, "method": "auto"}
     options.update(solve_options)
     store = CoalitionCache(cache, case, options) if cache is not None else None
+    opening = openings_table(start) if start is not None else None
     records: dict[Coalition, dict] = {}
     todo = []
     for coalition in dict.fromkeys(wanted):
@@ -306,11 +344,13 @@ def coalition_values(
         with report_context as report:
             report(len(wanted) - len(todo), len(wanted))
             if executor is not None:
-                _run(executor, case, todo, options, records, store, report, len(wanted))
+                _run(executor, case, todo, options, records, store, report, len(wanted),
+                     opening)
             else:
                 with local_pool(max(1, workers or min(len(todo), os.cpu_count() or 1))) \
                         as pool:
-                    _run(pool, case, todo, options, records, store, report, len(wanted))
+                    _run(pool, case, todo, options, records, store, report, len(wanted),
+                         opening)
 
     values = pd.Series({c: records[c]["cost_cny"] for c in dict.fromkeys(wanted)},
                        name="cost_cny", dtype=float)
@@ -324,10 +364,11 @@ def coalition_values(
 
 def _run(executor: Any, case: Case, todo: list[Coalition], options: dict[str, Any],
          records: dict[Coalition, dict], store: CoalitionCache | None,
-         report: ProgressCallback, total: int) -> None:
-    """Solve ``todo`` on ``executor``, storing each record as it finishes."""
-    futures = {executor.submit(_solve_coalition, case, tuple(sorted(coalition)), options):
-               coalition for coalition in todo}
+         report: ProgressCallback, total: int, start: pd.DataFrame | None = None) -> None:
+    """Solve ``todo`` on ``executor`` (each from ``start`` too), storing each record as it
+    finishes."""
+    futures = {executor.submit(_solve_coalition, case, tuple(sorted(coalition)), options,
+                               start): coalition for coalition in todo}
     done = total - len(todo)
     try:
         for future in _as_completed(executor, list(futures)):

@@ -269,3 +269,25 @@ def test_run_adds_the_separable_split_when_asked(tmp_path):
     separable = split[split["method"] == "separable_costs"].set_index("member")
     assert separable["savings"].to_dict() == pytest.approx({"A": 9500.0, "B": 9500.0})
     assert separable["others_cost"].to_dict() == pytest.approx({"A": 20000.0, "B": 7000.0})
+
+
+def test_allocate_starts_each_coalition_from_a_saved_plan(tmp_path):
+    """netopt allocate --start with the folder netopt run wrote: the same hand-solved
+    values of tiny/basic; a folder with no plan in it is refused in one line."""
+    plan_folder = tmp_path / "plan"
+    result = netopt("run", str(data_path("tiny/basic")), "--out", str(plan_folder),
+                    "--no-export", "--cache", str(tmp_path / "cache-run"))
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "allocation"
+    result = netopt("allocate", str(data_path("tiny/basic")), "--out", str(out),
+                    "--start", str(plan_folder), "--cache", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr
+    values = pd.read_csv(out / "coalition_values.csv").set_index("coalition")
+    assert values["cost_cny"].to_dict() == pytest.approx({"A": 7000, "B": 20000, "A+B": 8000})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = netopt("allocate", str(data_path("tiny/basic")), "--start", str(empty),
+                    "--cache", str(tmp_path / "cache"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"--start {empty}: not a plan written by netopt run" in result.stderr

@@ -24,6 +24,7 @@ from netopt.game import (
     standalone_shares,
     standalone_split,
 )
+from netopt.model.solve import SolvePolicy
 from tests.test_forward import trap
 
 
@@ -254,3 +255,49 @@ def test_no_proportional_split_when_a_member_earns_alone():
     shares = standalone_shares(pd.Series({"A": -5000.0, "B": 20000.0}), 8000.0)
     assert set(shares) == {"equal_split"}
     assert shares["equal_split"].to_dict() == pytest.approx({"A": 3500.0, "B": 3500.0})
+
+
+def test_a_coalition_starts_from_the_grand_plan_restricted_to_it(basic):
+    """tiny/basic's optimum opens A's c1 and d1. Restricted to A it is A's own optimum
+    (7,000 by hand); restricted to B nothing of it is left, and B outsources (20,000).
+    Each is costed as a plan of the coalition's case, and each solve still ends at the
+    hand values."""
+    grand = netopt.solve(basic)
+    plan = netopt.solve(coalition_case(basic, ["A"]), starts=[grand])
+    assert plan.meta["starting_plan"]["given_cny"] == pytest.approx(7000.0)
+    assert plan.objective == pytest.approx(7000.0)
+    # the whole model of every coalition: the start's openings within its bounds
+    solver = CoalitionSolver(basic)
+    for coalition, cost in ((("B",), 20000.0), (("A",), 7000.0), (("A", "B"), 8000.0)):
+        assert solver.solve(coalition, grand.sites)["cost_cny"] == pytest.approx(cost)
+    solver.solve(("B",))
+    values = solver.start_values(grand.sites)
+    m = solver.model
+    assert values is not None
+    assert values[id(m.open_collection_point["c1", 2026])] == 0.0  # A's: shut for B alone
+    assert values[id(m.outsourced_share["s2", 2026])] == pytest.approx(1.0)
+
+
+def test_a_given_plan_better_than_netopts_own_start_is_the_one_searched_from():
+    """two_member_trap() started from its LP rounding (years apart off) at a mip_gap of
+    10 %: the rounding pays 14,800 and HiGHS stops there, within 10 % of its bound.
+    Given the grand optimum (14,000) as a start, the search starts from it and reports
+    it. Valued from it, every coalition keeps its hand value."""
+    case = two_member_trap()
+    grand = netopt.solve(case, mip_gap=1e-9)
+    assert grand.objective == pytest.approx(14000.0)
+    policy = SolvePolicy(heuristic_min_binaries=0, year_by_year_max_rows=0)
+    alone = netopt.solve(case, policy=policy, mip_gap=0.1)
+    assert alone.objective == pytest.approx(14800.0)
+    plan = netopt.solve(case, starts=[grand.sites], policy=policy, mip_gap=0.1)
+    record = plan.meta["starting_plan"]
+    assert record["given_cny"] == pytest.approx(14000.0)
+    assert record["lp_rounding_cny"] == pytest.approx(14800.0)
+    assert record["method"] == "given"
+    assert plan.objective == pytest.approx(14000.0)
+    values = coalition_values(case, progress=False, workers=1, method="years",
+                              mip_gap=1e-6, start=grand)
+    assert dict(values.items()) == pytest.approx(
+        {frozenset("A"): 14000.0, frozenset("B"): 0.0, frozenset("AB"): 14000.0})
+    records = values.attrs["records"].set_index("size")
+    assert records.loc[2, "start_cny"] == pytest.approx(14000.0)

@@ -36,15 +36,17 @@ def cache_help() -> str:
 
 def allocate_case(loaded: Any, folder: Path | None, *, workers: int | None, cache: Path | None,
                   mip_gap: float, time_limit: float | None, executor: str = "local",
-                  method: str = "auto") -> None:
-    """Coalition values, every allocation method, stability; print and write tables."""
+                  method: str = "auto", start: netopt.Plan | None = None) -> None:
+    """Coalition values, every allocation method, stability; print and write tables.
+    ``start``: a plan each coalition's solve also starts from, restricted to it."""
     n = len(loaded.member_ids)
     try:
         with open_executor(executor, workers=workers, tasks=2 ** n - 1) as (pool, label):
             console.print(f"valuing {2 ** n - 1} coalitions of {n} members on {label} "
                           f"(cache: {cache_folder(cache)})")
             savings = allocate_savings(loaded, executor=pool, cache=cache_folder(cache),
-                                       mip_gap=mip_gap, time_limit=time_limit, method=method)
+                                       mip_gap=mip_gap, time_limit=time_limit, method=method,
+                                       start=start)
     except BatchError as exc:
         err_console.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
@@ -81,6 +83,10 @@ def allocate(
     method: Annotated[str, typer.Option(
         help="How each coalition is solved: auto (as netopt run solves the case), whole "
         "(the MIP over every year) or years (the years apart, then the search).")] = "auto",
+    start: Annotated[Path | None, typer.Option(
+        help="A plan folder written by netopt run (its plan.json and sites.csv), the "
+        "grand coalition's: each coalition also starts from its openings restricted to "
+        "the coalition's facilities, where that is better than its own start.")] = None,
 ) -> None:
     """Value every coalition of members and split the savings (Shapley, nucleolus, ...).
 
@@ -94,9 +100,21 @@ def allocate(
         err_console.print(f"error: --method {method}: choose from "
                           f"{', '.join(COALITION_METHODS)}", markup=False)
         raise typer.Exit(2)
+    plan = None
+    if start is not None:
+        try:
+            plan = netopt.load_plan(start)
+        except (OSError, ValueError, KeyError) as exc:
+            err_console.print(f"error: --start {start}: not a plan written by netopt run "
+                              f"({exc})", markup=False)
+            raise typer.Exit(2) from None
+        if plan.case_hash and plan.case_hash != loaded.content_hash():
+            console.print(f"--start {start}: that plan was made for another version of the "
+                          "case; its openings are used where the facilities' ids match",
+                          markup=False)
     allocate_case(loaded, out, workers=workers, cache=cache, mip_gap=mip_gap,
                   time_limit=time_limit if time_limit else None, executor=executor,
-                  method=method)
+                  method=method, start=plan)
 
 
 def register(app: typer.Typer) -> None:

@@ -199,7 +199,8 @@ def _split_from_standalone(loaded: netopt.Case, plan: netopt.Plan, folder: Path,
     try:
         table = split_from_standalone_costs(
             loaded, plan.objective, separable=separable, workers=workers,
-            cache=cache_folder(cache), mip_gap=mip_gap, time_limit=STANDALONE_SECONDS)
+            cache=cache_folder(cache), mip_gap=mip_gap, time_limit=STANDALONE_SECONDS,
+            start=plan)
     except SolverError as exc:
         err_console.print(f"stand-alone costs not found: {exc}", markup=False)
     else:
@@ -208,12 +209,12 @@ def _split_from_standalone(loaded: netopt.Case, plan: netopt.Plan, folder: Path,
         console.print(f"wrote [bold]{folder / 'allocation_standalone.csv'}[/bold]")
     console.print(
         f"To split the savings by every method (Shapley, nucleolus, core, ...), run: "
-        f"netopt allocate {path} --out {folder / 'allocation'}"
+        f"netopt allocate {path} --out {folder / 'allocation'} --start {folder}"
         + (f" --cache {cache}" if cache is not None else "")
         + " (each coalition with its "
-        "proven bound and the core within those bounds; resumable, and the members "
-        "valued here are reused from the cache; --executor dask:ADDRESS spreads it over a "
-        "Dask cluster)", markup=False)
+        "proven bound and the core within those bounds, each also started from this "
+        "plan restricted to it; resumable, and the members valued here are reused from "
+        "the cache; --executor dask:ADDRESS spreads it over a Dask cluster)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

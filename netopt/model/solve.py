@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,7 @@ from netopt.model.highs import (
 from netopt.model.neighbourhood import MIN_STEP_SECONDS, improve_by_neighbourhoods
 from netopt.model.network import prepare
 from netopt.model.shrinks import SiteShrinks, shrinks_beside
+from netopt.model.starts import GivenPlan, given_start
 from netopt.plan import (
     INFEASIBLE,
     INTERRUPTED,
@@ -339,14 +340,16 @@ def _years_tightened(rows: list[dict[str, Any]], shrinks: SiteShrinks,
 
 
 def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] | None,
-                          forward: dict[str, Any] | None) -> dict[str, Any] | None:
+                          forward: dict[str, Any] | None,
+                          given: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """For ``plan.meta["starting_plan"]``: the starting plans' costs (CNY), which one the
     search started from (``best``), and the year-by-year plan's table by year."""
     if best is None:
         return None
     record: dict[str, Any] = {"method": best["method"], "objective_cny": best["objective"],
                               "lp_rounding_cny": None if rounded is None
-                              else rounded["objective"]}
+                              else rounded["objective"],
+                              "given_cny": None if given is None else given["objective"]}
     if forward is not None:
         record.update(year_by_year_cny=forward.get("year_by_year_objective",
                                                    forward["objective"]),
@@ -432,6 +435,7 @@ def solve(
     solver_options: dict[str, Any] | None = None,
     year_bound: float | None = None,
     policy: SolvePolicy | None = None,
+    starts: Iterable[GivenPlan] | None = None,
 ) -> Plan:
     """Design the network of ``case`` at minimum discounted cost (CNY).
 
@@ -458,6 +462,13 @@ def solve(
     ``policy`` (a :class:`SolvePolicy`) sets how the time is shared among the stages and
     when a starting plan is built; the default is the measured one.
 
+    ``starts``: plans of this case or of a related one (the grand coalition's plan, for a
+    coalition of the savings game; a Plan or its ``sites`` table), each restricted to
+    this case's facilities (:mod:`netopt.model.starts`) and costed by the LP; the best
+    that serves the case
+    competes with netopt's own starting plans, and the neighbourhoods and the search go
+    on from the better. ``plan.meta["starting_plan"]["given_cny"]`` says what it cost.
+
     ``year_bound`` (seconds, HiGHS only), after the search, bounds the optimum from below
     by solving each year on its own (:func:`netopt.model.bounds.year_relaxation_bound`);
     ``plan.bound`` and ``plan.gap`` then use the better of the two bounds, and a plan it
@@ -482,10 +493,11 @@ def solve(
     budget = call.less(policy.extract_reserve * setup_s)
     load_s = policy.load_per_build * setup_s
     rounded, forward, persistent, starting_record = None, None, None, None
-    if heuristic and solver == "highs":
+    starts = list(starts or [])
+    if (heuristic or starts) and solver == "highs":
         rounded, forward, persistent, starting_record = _starting_plans(
             case, nm, budget, policy, mip_gap=mip_gap, threads=threads, progress=progress,
-            timings=timings, load_s=load_s)
+            timings=timings, load_s=load_s, starts=starts, heuristic=heuristic)
     watch = Budget()
     result = _search(nm, rounded, persistent, budget, mip_gap=mip_gap, threads=threads,
                      solver=solver, log=log, progress=progress, options=solver_options,
@@ -532,19 +544,28 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
                     mip_gap: float,
                     threads: int | None,
                     progress: Callable[[dict[str, Any]], None] | None,
-                    timings: dict[str, float], load_s: float) -> tuple[Any, Any, Any, Any]:
+                    timings: dict[str, float], load_s: float, starts: list[GivenPlan],
+                    heuristic: bool = True) -> tuple[Any, Any, Any, Any]:
     """The best starting plan of a model whose search needs one (years apart, or the LP
-    rounding), the years-apart plan, the HiGHS instance that holds the model (loaded
-    once for the starting plans and the search) and the record of the starting plans
-    (:func:`_starting_plan_record`); Nones where there are none. The LP rounding does not
-    start with fewer than ``load_s`` seconds left (what loading the model takes)."""
+    rounding; ``heuristic``) or that is given ``starts``, the years-apart plan, the HiGHS
+    instance that holds the model (loaded once for the starting plans and the search)
+    and the record of the starting plans (:func:`_starting_plan_record`); Nones where
+    there are none. The LP rounding does not start with fewer than ``load_s`` seconds
+    left (what loading the model takes)."""
     rows = model_rows(nm)
-    if not _starting_plan_pays(nm, rows, policy):
+    pays = heuristic and _starting_plan_pays(nm, rows, policy)
+    if not pays and not starts:
         return None, None, None, None
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     persistent = SolverFactory("highs")
     forward, rounded = None, None
+    given = given_start(nm, starts, case.years, persistent=persistent, threads=threads,
+                        time_limit=budget.left(1.0)) if starts else None
+    if given is not None:
+        timings["given_start_s"] = budget.elapsed()
+    if not pays:
+        return given, None, persistent, _starting_plan_record(given, None, None, given)
     if year_by_year_applies(case, rows, policy):
         watch = Budget()
         neighbourhoods = _neighbourhoods_apply(case, rows, budget, policy)
@@ -554,6 +575,11 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
         timings["year_by_year_s"] = watch.elapsed()
         if forward is not None:
             timings["year_by_year_build_s"] = forward["build_s"]
+        if forward is not None and given is not None \
+                and given["objective"] < forward["objective"]:
+            # the neighbourhoods and the search go on from the given plan
+            forward = {**forward, "objective": given["objective"], "values": given["values"],
+                       "year_by_year_objective": forward["objective"]}
         if forward is not None and neighbourhoods:
             watch = Budget()
             forward = _neighbourhood_start(case, nm, forward, persistent, budget=budget,
@@ -573,7 +599,9 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
                               progress=progress, rows=rows)
     timings["heuristic_s"] = watch.elapsed()
     best = _better_start(rounded, forward)
-    return best, forward, persistent, _starting_plan_record(best, rounded, forward)
+    if given is not None and (best is None or given["objective"] < best["objective"]):
+        best = {**given, "bound": best["bound"] if best is not None else given["bound"]}
+    return best, forward, persistent, _starting_plan_record(best, rounded, forward, given)
 
 
 def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, budget: Budget,

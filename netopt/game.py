@@ -159,12 +159,16 @@ class CoalitionSolver:
                 param.set_value(1.0 if owner in members else 0.0)
         clock = time.perf_counter()
         values = self.start_values(start) if start is not None else None
+        options: _SolveOptions = {**self.options}
+        limit = options["time_limit"]
+        if limit is not None:  # the start's LP counts in the limit
+            options["time_limit"] = max(1.0, limit - (time.perf_counter() - clock))
         if self.first:
-            result = run_solver(self.nm, **self.options, persistent=self.opt, start=values)
+            result = run_solver(self.nm, **options, persistent=self.opt, start=values)
             self.first = False
         else:
             self.opt_update(changed)
-            result = run_solver(self.nm, **self.options, persistent=self.opt, start=values)
+            result = run_solver(self.nm, **options, persistent=self.opt, start=values)
         return {"coalition": sorted(members), "cost_cny": result.objective,
                 "status": str(result.status), "bound_cny": result.bound, "gap": result.gap,
                 "seconds": time.perf_counter() - clock}

@@ -37,10 +37,8 @@ from netopt.allocation.rules import split_by_marginal_savings
 from netopt.case import Case
 from netopt.errors import SolverError
 from netopt.model.build import build_model
-from netopt.model.forward import plan_values
-from netopt.model.highs import binaries, solve_fixed
 from netopt.model.solve import run_solver, solve, solves_years_apart
-from netopt.model.starts import GivenPlan, openings_table, plan_openings
+from netopt.model.starts import GivenPlan, given_start, openings_table
 from netopt.pool import local_pool
 from netopt.progress import ProgressCallback, no_progress, progress_bar
 
@@ -177,14 +175,10 @@ class CoalitionSolver:
         """The values of ``start``'s openings within the coalition whose bounds are set
         (a facility bounded closed stays closed), the flows by the LP; None if they do
         not serve it."""
-        chosen = plan_values(self.nm, plan_openings(start, self.case.years))
-        for v in binaries(self.model):
-            if id(v) in chosen and v.ub is not None and v.ub < 0.5:
-                chosen[id(v)] = 0.0
         limit = self.options["time_limit"]
-        _objective, values = solve_fixed(self.nm, chosen, threads=self.options["threads"],
-                                         time_limit=None if limit is None else limit / 4)
-        return values
+        given = given_start(self.nm, [start], self.case.years, threads=self.options["threads"],
+                            time_limit=None if limit is None else limit / 4)
+        return None if given is None else given["values"]
 
     def solve_apart(self, members: set[str], start: pd.DataFrame | None = None,
                     ) -> dict[str, Any]:

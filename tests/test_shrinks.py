@@ -36,7 +36,7 @@ from netopt.model.shrinks import (
     shrinks_beside,
     split_shrinks,
 )
-from netopt.model.solve import PROVEN_BY_YEARS, SolvePolicy, _years_tightened
+from netopt.model.solve import PROVEN_BY_YEARS, SolvePolicy, _record_with_shrinks
 from tests.test_forward import trap
 
 EXACT = {"mip_gap": 1e-9}
@@ -253,10 +253,33 @@ def test_years_alone_held_loose_are_solved_again_before_a_split():
     assert alone.objective_cny == pytest.approx(8000.0)
     assert shrinks.loose_years(1e-9) == []
     assert shrinks.bound()[0] == pytest.approx(13500.0)
-    rows = [{"year": 2026, "bound_cny": 7000.0}, {"year": 2027, "bound_cny": 5000.0}]
-    assert _years_tightened(rows, shrinks) == [
+    record = {"bound_cny": 12000.0, "site_shrinks": None,
+              "years": [{"year": 2026, "bound_cny": 7000.0},
+                        {"year": 2027, "bound_cny": 5000.0}]}
+    after = _record_with_shrinks(record, shrinks)
+    assert after["bound_cny"] == pytest.approx(13500.0)
+    assert after["years"] == [
         {"year": 2026, "bound_cny": pytest.approx(8000.0), "tightened_beside": True},
         {"year": 2027, "bound_cny": 5000.0}]
+    assert after["site_shrinks"]["shrinks"][0]["site"] == "d1"
+
+
+def test_a_year_solved_again_beside_raises_the_reported_bound_with_no_split():
+    """Beside the neighbourhoods the worker may only have solved a loose year again (at
+    300 s on the default case it splits nothing): the record's bound takes it all the
+    same, 8,000 + 5,000, and there is still no shrinks' record."""
+    shrinks = SiteShrinks([2026, 2027])
+    shrinks.add(2026, frozenset(), 7000.0, {"d1": 300.0}, 8000.0)
+    shrinks.add(2027, frozenset(), 5000.0, {"d1": 200.0}, 5000.0)
+    record = {"bound_cny": 12000.0, "site_shrinks": None,
+              "years": [{"year": 2026, "bound_cny": 7000.0},
+                        {"year": 2027, "bound_cny": 5000.0}]}
+    assert _record_with_shrinks(record, shrinks) is record  # nothing gained yet
+    shrinks.add(2026, frozenset(), 8000.0, {"d1": 300.0}, 8000.0)
+    after = _record_with_shrinks(record, shrinks)
+    assert after["bound_cny"] == pytest.approx(13000.0)
+    assert after["site_shrinks"] is None
+    assert after["years"][0] == {"year": 2026, "bound_cny": 8000.0, "tightened_beside": True}
 
 
 def test_a_solve_keeps_the_higher_bound_and_the_lower_cost():

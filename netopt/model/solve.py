@@ -304,12 +304,10 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
                                              mip_gap=mip_gap, threads=threads,
                                              bound=forward["bound"], progress=progress)
         shrinks = latest() if latest is not None else shrinks
-    record = dict(forward["years_apart"])
-    bound = forward["bound"]
-    shrinks_record = shrinks.record() if beside and shrinks is not None else None
-    if shrinks_record is not None and shrinks_record["shrinks"]:
-        bound = max(bound, shrinks_record["bound_cny"])
-        record.update(bound_cny=bound, site_shrinks=shrinks_record)
+    record = forward["years_apart"]
+    if beside and shrinks is not None:
+        record = _record_with_shrinks(record, shrinks)
+    bound = max(forward["bound"], record["bound_cny"])
     trace = record["trace"] + [
         {"seconds": record["seconds"] + step["ended_s"], "objective_cny": step["objective_cny"],
          "bound_cny": forward["bound"]} for step in improved["neighbourhoods"]
@@ -325,18 +323,24 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
             "years_apart": {**record, "trace": trace}}
 
 
-def _years_tightened(rows: list[dict[str, Any]], shrinks: SiteShrinks,
-                     ) -> list[dict[str, Any]]:
-    """The years apart's table by year (``rows``) with each year's bound alone raised to
-    the one ``shrinks`` holds, where higher (a year solved again beside the
-    neighbourhoods; ``tightened_beside``)."""
-    table = []
-    for row in rows:
+def _record_with_shrinks(record: dict[str, Any], shrinks: SiteShrinks) -> dict[str, Any]:
+    """The years apart's ``record`` (``plan.meta["years_apart"]``) after the work beside
+    the neighbourhoods (``shrinks``): its bound raised to the shrinks' where higher,
+    whether that came from years alone solved again or from shrinks split; each year's
+    row raised to the bound alone that ``shrinks`` holds, where higher
+    (``tightened_beside``); and the shrinks' record where any was split."""
+    shrinks_record = shrinks.record()
+    if not shrinks_record["bound_cny"] > record["bound_cny"]:
+        return record
+    years = []
+    for row in record["years"]:
         solve = shrinks.solved.get(row["year"], {}).get(frozenset())
         if solve is not None and solve.bound_cny > row["bound_cny"]:
             row = {**row, "bound_cny": solve.bound_cny, "tightened_beside": True}
-        table.append(row)
-    return table
+        years.append(row)
+    return {**record, "bound_cny": shrinks_record["bound_cny"], "years": years,
+            "site_shrinks": shrinks_record if shrinks_record["shrinks"]
+            else record.get("site_shrinks")}
 
 
 def _starting_plan_record(best: dict[str, Any] | None, rounded: dict[str, Any] | None,
@@ -465,9 +469,9 @@ def solve(
     ``starts``: plans of this case or of a related one (the grand coalition's plan, for a
     coalition of the savings game; a Plan or its ``sites`` table), each restricted to
     this case's facilities (:mod:`netopt.model.starts`) and costed by the LP; the best
-    that serves the case
-    competes with netopt's own starting plans, and the neighbourhoods and the search go
-    on from the better. ``plan.meta["starting_plan"]["given_cny"]`` says what it cost.
+    that serves the case competes with netopt's own starting plans, and the
+    neighbourhoods and the search go on from the better.
+    ``plan.meta["starting_plan"]["given_cny"]`` says what it cost.
 
     ``year_bound`` (seconds, HiGHS only), after the search, bounds the optimum from below
     by solving each year on its own (:func:`netopt.model.bounds.year_relaxation_bound`);
@@ -560,10 +564,11 @@ def _starting_plans(case: Case, nm: NetworkModel, budget: Budget, policy: SolveP
 
     persistent = SolverFactory("highs")
     forward, rounded = None, None
+    watch = Budget()
     given = given_start(nm, starts, case.years, persistent=persistent, threads=threads,
                         time_limit=budget.left(1.0)) if starts else None
-    if given is not None:
-        timings["given_start_s"] = budget.elapsed()
+    if starts:
+        timings["given_start_s"] = watch.elapsed()
     if not pays:
         return given, None, persistent, _starting_plan_record(given, None, None, given)
     if year_by_year_applies(case, rows, policy):

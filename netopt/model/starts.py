@@ -17,7 +17,7 @@ import pandas as pd
 
 from netopt.model.build import NetworkModel
 from netopt.model.forward import FACILITIES, plan_values
-from netopt.model.highs import solve_fixed
+from netopt.model.highs import binaries, solve_fixed
 from netopt.plan import Plan
 
 #: The model's opening variable of each kind of facility in ``Plan.sites``.
@@ -25,9 +25,6 @@ OPENING_OF_KIND = {"collection_point": "open_collection_point",
                    "recycler": "open_recycler",
                    "reuse_outlet": "open_reuse_outlet",
                    "dismantling_site": "site_open"}
-#: ``Plan.sites["level"]`` of a site with no module level (sized by the tonne, or closed).
-NO_LEVEL = ("continuous", "open", "", "closed")
-
 
 #: A plan to start from: a :class:`~netopt.plan.Plan`, or its ``sites`` table (the
 #: columns ``kind``, ``id``, ``year``, ``opened`` and ``level`` are read).
@@ -63,7 +60,7 @@ def plan_openings(plan: GivenPlan, years: Iterable[int]) -> dict[str, Any]:
         if year not in opened["open"] or var_name is None:
             continue
         opened["open"][year][var_name].add(str(row.id))
-        if row.kind == "dismantling_site" and str(row.level) not in NO_LEVEL:
+        if row.kind == "dismantling_site":  # its module level ("continuous" matches none)
             opened["levels"][year][str(row.id)] = str(row.level)
     return opened
 
@@ -71,14 +68,18 @@ def plan_openings(plan: GivenPlan, years: Iterable[int]) -> dict[str, Any]:
 def given_start(nm: NetworkModel, plans: Iterable[GivenPlan], years: Iterable[int], *,
                 persistent: Any = None, threads: int | None = None,
                 time_limit: float | None = None) -> dict[str, Any] | None:
-    """The best of ``plans``, each restricted to the facilities of ``nm`` and costed by
-    its LP, as a starting plan (``objective`` CNY, ``values``, ``bound`` -inf, ``method``
-    "given"); None if none of them serves the case."""
+    """The best of ``plans``, each restricted to the facilities of ``nm`` (and to those
+    its bounds leave open) and costed by its LP, as a starting plan (``objective`` CNY,
+    ``values``, ``bound`` -inf, ``method`` "given"); None if none of them serves the
+    case."""
     years = list(years)
+    # a facility bounded closed (a non-member's, in a coalition's bounds) stays closed
+    closed = {id(v) for v in binaries(nm.model) if v.ub is not None and v.ub < 0.5}
     best: dict[str, Any] | None = None
     for plan in plans:
-        objective, values = solve_fixed(nm, plan_values(nm, plan_openings(plan, years)),
-                                        persistent=persistent, threads=threads,
+        chosen = plan_values(nm, plan_openings(plan, years))
+        chosen.update(dict.fromkeys(closed & chosen.keys(), 0.0))
+        objective, values = solve_fixed(nm, chosen, persistent=persistent, threads=threads,
                                         time_limit=time_limit)
         if values is not None and (best is None or objective < best["objective"]):
             best = {"objective": objective, "values": values, "bound": -math.inf,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 import netopt
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
-from netopt.model.bounds import year_relaxation_bound
+from netopt.model.bounds import solve_year_alone, year_relaxation_bound
 from netopt.model.highs import SolveResult
 from netopt.model.solve import with_year_bound
 from netopt.plan import TIME_LIMIT, relative_gap
@@ -152,3 +152,49 @@ def test_a_failing_year_bound_leaves_the_plan_as_the_search_found_it(monkeypatch
     assert plan.bound == pytest.approx(16000.0)
     record = plan.meta["year_bound"]
     assert record["bound_cny"] == -math.inf and "a worker was lost" in record["error"]
+
+
+def triangle():
+    """tiny/basic with three dealers of 10 t each and three points in a ring: each dealer
+    reaches two points at 0 km (s1: c1, c2; s2: c2, c3; s3: c3, c1), and each point costs
+    1,000 a year (no other leg to a point).
+
+    Two points must open to reach all three dealers: 2,000 + handling 30 t x 10 + to d1
+    30 t x 100 km + d1's level 5,000 + processing 30 x 100 + to r1 30 x 100 km + recycling
+    30 x 200 - revenue 30 x 500 = 7,300 (outsourcing a dealer, 4,000, saves one point at
+    most). With the points' openings relaxed, each opens half way and each dealer sends
+    half its packs to each of its points: 1.5 points, 500 less, 6,800.
+    """
+    case = netopt.load_case(data_path("tiny/basic"))
+    sources = pd.concat([case.sources, case.sources.loc[["s2"]].rename(index={"s2": "s3"})])
+    sources.index.name = case.sources.index.name
+    points = pd.concat([case.collection_points,
+                        case.collection_points.loc[["c2"]].rename(index={"c2": "c3"})])
+    points.index.name = case.collection_points.index.name
+    ring = [("s1", "c1"), ("s1", "c2"), ("s2", "c2"), ("s2", "c3"), ("s3", "c3"),
+            ("s3", "c1")]
+    distances = pd.DataFrame(
+        [{"origin_id": o, "destination_id": d, "km": 0.0} for o, d in ring]
+        + [{"origin_id": c, "destination_id": "d1", "km": 100.0} for c in ("c1", "c2", "c3")]
+        + [{"origin_id": "d1", "destination_id": "r1", "km": 100.0}])
+    supply = pd.DataFrame({"source_id": ["s1", "s2", "s3"], "chemistry": "NMC",
+                           "year": 2026, "tonnes": 10.0})
+    # s3 and c3 away from the rest, and no leg to a point longer than 5 km: only the ring
+    sources.loc["s3", ["lat", "lon"]] = points.loc["c3", ["lat", "lon"]] = (30.1, 120.05)
+    return case.replace(sources=sources, collection_points=points, distances=distances,
+                        supply=supply, parameters={"max_km_source_collection": 5.0})
+
+
+@pytest.mark.parametrize("sizing", ["modules", "continuous"])
+def test_a_year_with_the_points_relaxed_bounds_it_below(sizing):
+    case = triangle()
+    if sizing == "continuous":  # d1 from 500 t/yr at 5,000: the same costs by the tonne
+        case = case.replace(parameters={"site_capacity": "continuous"})
+    whole = solve_year_alone(case, 2026, 1.0, None, 1e-9, 1)
+    relaxed = solve_year_alone(case, 2026, 1.0, None, 1e-9, 1, points_relaxed=True)
+    assert whole["objective_cny"] == pytest.approx(7300.0)
+    assert whole["bound_cny"] == pytest.approx(7300.0)
+    assert relaxed["bound_cny"] == pytest.approx(6800.0)
+    assert math.isnan(relaxed["objective_cny"]) and relaxed["points_relaxed"]
+    assert relaxed["site_sizes_t_per_yr"] == (
+        {"d1": pytest.approx(500.0)} if sizing == "continuous" else {})

@@ -21,7 +21,7 @@ import netopt
 import netopt.model.solve as solve_module
 from netopt.datasets import data_path
 from netopt.errors import CaseError
-from netopt.model.decompose import solve_years_apart
+from netopt.model.decompose import YearsPolicy, _YearsApart, solve_years_apart
 from netopt.model.forward import year_by_year_plan
 from netopt.model.highs import Budget
 from netopt.model.solve import SolvePolicy
@@ -117,6 +117,40 @@ def test_rounds_go_on_while_a_pass_improves_the_plan_at_a_coarse_gap():
     assert result["objective"] == pytest.approx(14000.0)
     assert result["bound"] == pytest.approx(13900.0, rel=0.05)
     assert result["rounds"] == 2
+
+
+def test_a_loose_year_is_solved_again_with_the_points_relaxed():
+    """Every year counts as loose here (threshold below zero), so the second round solves
+    each with the collection points relaxed, in the workers. trap() has one point, which
+    its dealer fills: the relaxation proves what the MIP did (4,900 and 9,000), no more,
+    so the years keep their rows; each year is relaxed once."""
+    phases: list[str] = []
+    result = solve_years_apart(
+        trap(), time_limit=None, workers=2,
+        policy=YearsPolicy(points_relaxed_above_gap=-1.0),
+        progress=lambda row: phases.append(row["phase"]), **EXACT)
+    relaxed = [p for p in phases if p.endswith("the collection points relaxed")]
+    assert len(relaxed) == 2
+    assert result["bound"] == pytest.approx(13900.0)
+    assert result["objective"] == pytest.approx(14000.0)
+    assert not any(row.get("points_relaxed") for row in result["years"])
+
+
+def test_a_relaxed_bound_raises_the_year_and_keeps_its_plan():
+    """A year at 7,300 with a bound of 6,000 (18 % apart: loose) takes a relaxation's
+    6,800 as its bound and keeps its plan's 7,300; a weaker relaxation changes nothing."""
+    state = _YearsApart(trap(), Budget(), 1e-4, YearsPolicy(), None)
+    state.take_year({"year": 2026, "objective_cny": 7300.0, "bound_cny": 6000.0}, 0.005)
+    assert state.years_to_relax() == {2026}
+    state.points_relaxed.add(2026)
+    state.take_year({"year": 2026, "objective_cny": math.nan, "bound_cny": 6800.0,
+                     "points_relaxed": True}, 0.001)
+    row = state.by_year[2026]
+    assert (row["objective_cny"], row["bound_cny"], row["gap"]) == (7300.0, 6800.0, 0.005)
+    assert row["points_relaxed"] and state.years_to_relax() == set()
+    state.take_year({"year": 2026, "objective_cny": math.nan, "bound_cny": 6500.0,
+                     "points_relaxed": True}, 0.001)
+    assert state.by_year[2026]["bound_cny"] == 6800.0
 
 
 def test_no_year_starts_once_the_time_is_spent():

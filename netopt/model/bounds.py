@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pyomo.environ as pyo
 
 from netopt.case import Case
 from netopt.model.build import NetworkModel, build_model
@@ -52,9 +53,16 @@ def year_case(case: Case, year: int) -> Case:
 
 def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | None,
                      mip_gap: float, threads: int | None,
-                     site_sizes: SiteSizeBounds | None = None) -> dict[str, Any]:
+                     site_sizes: SiteSizeBounds | None = None,
+                     points_relaxed: bool = False) -> dict[str, Any]:
     """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
     or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``.
+
+    ``points_relaxed``: the collection points' openings may be fractional, the sites
+    and every other choice stay whole. That is a relaxation of the year, so its bound is
+    one of the year's too, and where the points' many binaries keep HiGHS near the root
+    it is the stronger (BENCHMARKS.md, 'Scale: the collection points relaxed'); its
+    objective is no plan's cost, and the row gives ``objective_cny`` nan.
 
     ``site_sizes`` (lower, upper: t/yr by site sized by the tonne) holds those sites'
     sizes within bounds; bounds that cross make the year infeasible (bound inf) without
@@ -72,14 +80,19 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
         nm.model.site_size[k, year].setlb(low)
     for k, high in upper.items():
         nm.model.site_size[k, year].setub(high)
+    if points_relaxed:
+        for v in nm.model.open_collection_point.values():
+            v.domain = pyo.UnitInterval
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     if result.status == INFEASIBLE:
         bound = math.inf
     else:
         bound = result.bound if math.isfinite(result.bound) else -math.inf
+    objective = math.nan if points_relaxed else weight * result.objective
     return {"year": year, "discount_factor": weight, "status": str(result.status),
-            "objective_cny": weight * result.objective, "bound_cny": weight * bound,
+            "objective_cny": objective, "bound_cny": weight * bound,
             "seconds": watch.elapsed(), "interrupted": nm.interrupted,
+            "points_relaxed": points_relaxed,
             "site_sizes_t_per_yr": open_site_sizes(nm, year)}
 
 

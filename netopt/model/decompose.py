@@ -97,6 +97,12 @@ class YearsPolicy:
     #: follow improve the plan more than the later rounds' windows (BENCHMARKS.md, 'The
     #: sites' shrinks as disjunctions')
     plan_rounds_with_shrinks: int | None = 2
+    #: a year alone whose plan is still further than this (relative) from its bound
+    #: once its MIP stops is solved next with the collection points' openings relaxed
+    #: (:func:`netopt.model.bounds.solve_year_alone`), once: where HiGHS stays near
+    #: the root of a year, that relaxation proves more in less time (BENCHMARKS.md,
+    #: 'Scale: the collection points relaxed'); inf: never
+    points_relaxed_above_gap: float = 0.02
 
 
 def _first_pass_backward(policy: YearsPolicy) -> bool:
@@ -181,6 +187,7 @@ class _YearsApart:
                     and policy.shrinks_from_round > 0)
         self.shrinks = SiteShrinks(self.years) if by_tonne else None
         self.shrink_gap = math.nan  # the years' gap when the shrinks start
+        self.points_relaxed: set[int] = set()  # years given their relaxed solve
 
     def years_bound(self) -> float:
         if len(self.by_year) < len(self.years):
@@ -209,9 +216,24 @@ class _YearsApart:
         if literals:
             return
         old = self.by_year.get(row["year"])
+        if row.get("points_relaxed") and old is not None:
+            # a relaxation's bound, and no plan: the year keeps its plan's cost and gap
+            if row["bound_cny"] > old["bound_cny"]:
+                old.update(bound_cny=row["bound_cny"], points_relaxed=True)
+            return
         if old is None or row["bound_cny"] > old["bound_cny"]:
             self.by_year[row["year"]] = {k: v for k, v in row.items()
                                          if k != "site_sizes_t_per_yr"} | {"gap": gap}
+
+    def years_to_relax(self) -> set[int]:
+        """The years alone whose plan is still further than
+        ``policy.points_relaxed_above_gap`` from their bound, and not yet solved with the
+        collection points relaxed."""
+        return {year for year, row in self.by_year.items()
+                if year not in self.points_relaxed
+                and math.isfinite(row["objective_cny"]) and math.isfinite(row["bound_cny"])
+                and relative_gap(row["objective_cny"], row["bound_cny"])
+                > self.policy.points_relaxed_above_gap}
 
     def take_plan(self, plan: dict[str, Any] | None) -> None:
         if plan is None:
@@ -235,11 +257,13 @@ class _YearsApart:
                 and self.shrinks.ready())
 
     def submit_year(self, pool: Any, task: tuple[int, frozenset[Literal]], gap: float,
-                    limit: float | None) -> Future:
+                    limit: float | None, relax: bool = False) -> Future:
         year, literals = task
         if not literals:
+            if relax:
+                self.points_relaxed.add(year)
             return pool.submit(solve_year_alone, self.case, year, self.factors[year], limit,
-                               gap, 1)
+                               gap, 1, None, relax)
         assert self.shrinks is not None
         if limit is not None:
             limit = min(limit, self.policy.shrink_year_seconds)
@@ -260,9 +284,11 @@ class _YearsApart:
                                       gap, round_number, backward_first)
         shrinking = self.shrinking(round_number)
         queue: list[tuple[int, frozenset[Literal]]] = []
+        relax: set[int] = set()
         if years_again and not shrinking:
             queue = [(y, frozenset()) for y in _years_to_bound(
                 round_number, self.years, self.by_year, backward_first)]
+            relax = self.years_to_relax() if round_number >= 2 else set()
         running: dict[Future, tuple[int, frozenset[Literal]]] = {}
         while True:
             busy = len(running) + (plan_future is not None)
@@ -275,7 +301,9 @@ class _YearsApart:
                 task = queue.pop(0)
                 limit = _year_limit(budget, policy, workers - (plan_future is not None),
                                     len(queue) + 1 + len(running))
-                running[self.submit_year(pool, task, gap, limit)] = task
+                relaxed = not task[1] and task[0] in relax
+                relax.discard(task[0])
+                running[self.submit_year(pool, task, gap, limit, relaxed)] = task
                 busy += 1
             pending = set(running) | ({plan_future} if plan_future else set())
             if not pending:
@@ -294,9 +322,15 @@ class _YearsApart:
                     self.note("years apart: plan")
                 else:
                     task = running.pop(future)
-                    self.take_year(future.result(), gap, task[1])
-                    self.note("years apart: bound" if not task[1]
-                              else "years apart: the sites' shrinks")
+                    row = future.result()
+                    self.take_year(row, gap, task[1])
+                    if not task[1] and not row.get("points_relaxed") \
+                            and task[0] in self.years_to_relax():
+                        queue.insert(0, task)  # its relaxation next, in this round
+                        relax.add(task[0])
+                    self.note("years apart: the sites' shrinks" if task[1]
+                              else "years apart: bound, the collection points relaxed"
+                              if row.get("points_relaxed") else "years apart: bound")
 
 
 def solve_years_apart(

@@ -144,6 +144,10 @@ def _check_ids(raw: RawTable, frame: pd.DataFrame, problems: list[Problem]) -> N
             seen[value] = raw.row_number(position)
 
 
+#: Where a case's chain can end (:attr:`Case.chain_end`)
+CHAIN_ENDS = ("collection_point", "dismantling_site", "recycler")
+
+
 @dataclass
 class Case:
     """Validated inputs of one recycling-network design problem.
@@ -168,6 +172,8 @@ class Case:
     distances: pd.DataFrame | None = None  # origin_id, destination_id, km overrides
     name: str = "case"
     path: str | None = None
+    #: where the chain ends (see :attr:`chain_end`); None: found from the tables
+    chain_ends_at: str | None = None
     _hash: str | None = field(default=None, repr=False, compare=False)
 
     # --- convenience views -------------------------------------------------------
@@ -180,6 +186,21 @@ class Case:
     def chemistry_ids(self) -> list[str]:
         """Chemistry ids, in the order of the chemistries table."""
         return list(self.chemistries.index)
+
+    @property
+    def chain_end(self) -> str:
+        """The echelon where the chain ends, what it takes in costing nothing further:
+        ``"collection_point"`` (the case has no dismantling site), ``"dismantling_site"``
+        (no recycler nor reuse outlet) or ``"recycler"``. ``chain_ends_at`` sets it; a
+        coalition's case keeps its alliance's, so that a coalition owning no site must
+        outsource what it collects rather than end the chain at its collection points."""
+        if self.chain_ends_at is not None:
+            return self.chain_ends_at
+        if len(self.dismantling_sites) == 0:
+            return "collection_point"
+        if len(self.recyclers) + len(self.reuse_outlets) == 0:
+            return "dismantling_site"
+        return "recycler"
 
     def supply_tonnes(self) -> pd.Series:
         """Supply in tonnes indexed by (source_id, chemistry, year), zeros dropped."""
@@ -207,6 +228,8 @@ class Case:
                 if item.name in {"name", "path", "_hash"}:
                     continue
                 value = getattr(self, item.name)
+                if item.name == "chain_ends_at" and value is None:
+                    continue  # found from the tables, which the hash already holds
                 digest.update(item.name.encode())
                 if isinstance(value, pd.DataFrame):
                     digest.update(value.to_csv().encode())

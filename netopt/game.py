@@ -60,7 +60,9 @@ class SolverToleranceWarning(UserWarning):
 
 def coalition_case(case: Case, coalition: Iterable[str]) -> Case:
     """The case as ``coalition`` alone sees it: its members' sources and their supply,
-    and the facilities of its members and of outside parties (blank ``member_id``)."""
+    and the facilities of its members and of outside parties (blank ``member_id``). The
+    chain ends where the alliance's does: a coalition without a dismantling site (or a
+    recycler) outsources what its facilities cannot send on."""
     members = set(coalition)
     unknown = members - set(case.member_ids)
     if unknown:
@@ -76,7 +78,8 @@ def coalition_case(case: Case, coalition: Iterable[str]) -> Case:
         sources=sources, supply=case.supply[case.supply["source_id"].isin(sources.index)],
         collection_points=kept(case.collection_points), dismantling_sites=sites,
         dismantling_levels=levels[levels["dismantling_site_id"].isin(sites.index)],
-        recyclers=kept(case.recyclers), reuse_outlets=kept(case.reuse_outlets))
+        recyclers=kept(case.recyclers), reuse_outlets=kept(case.reuse_outlets),
+        chain_ends_at=case.chain_end)
 
 
 # --- one model per worker process --------------------------------------------------------

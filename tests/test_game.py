@@ -75,7 +75,9 @@ def test_pluggable_executor(basic):
 
 
 def test_random_case_game_is_consistent():
-    """On a 3-member random-ish case: c(S) <= c(A) + c(B), savings sum to v(N)."""
+    """On a 3-member random-ish case: savings sum to v(N), and each coalition's own
+    case (the years-apart method) costs what the whole model with non-members'
+    facilities shut costs (the cases' sites are members', so some coalitions own none)."""
     from hypothesis import given, settings
 
     from netopt.case import case_from_frames
@@ -88,6 +90,10 @@ def test_random_case_game_is_consistent():
         solver = CoalitionSolver(case, mip_gap=1e-9)
         values = pd.Series({c: solver.solve(c)["cost_cny"] for c in all_coalitions(
             case.member_ids)})
+        apart = CoalitionSolver(case, mip_gap=1e-9, method="years")
+        for coalition, cost in values.items():
+            assert apart.solve(coalition)["cost_cny"] == pytest.approx(
+                cost, rel=1e-6, abs=1e-6), sorted(coalition)
         grand = frozenset(case.member_ids)
         assert values[grand] == pytest.approx(netopt.solve(case, mip_gap=1e-9).objective,
                                               rel=1e-6, abs=1e-6)
@@ -167,6 +173,31 @@ def test_coalitions_valued_years_apart_match_the_whole_model():
     assert (records["bound_cny"] <= records["cost_cny"] + 1e-6).all()
     with pytest.raises(ValueError, match="method"):
         CoalitionSolver(case, method="lagrange")
+
+
+@pytest.mark.parametrize("recycler_owner, expected", [
+    # data/tiny/basic/README.md: B owns no site and outsources its 50 t at 400 CNY/t
+    ("", {"A": 7000.0, "B": 20000.0, "AB": 8000.0}),
+    # with r1 B's, A's site can send nothing on, so A outsources its 100 t at 400 CNY/t
+    # (collecting first would add c1's 1,000 and handling)
+    ("B", {"A": 40000.0, "B": 20000.0, "AB": 8000.0}),
+])
+def test_a_coalition_without_the_chains_far_end_outsources_by_either_method(
+        basic, recycler_owner, expected):
+    """A coalition lacking the sites (or recyclers) its alliance's chain runs through
+    cannot end the chain early: its own case keeps the alliance's chain end, and its
+    years-apart value is the whole model's and the hand-solved one."""
+    recyclers = basic.recyclers.copy()
+    recyclers.loc["r1", "member_id"] = recycler_owner
+    case = basic.replace(recyclers=recyclers)
+    assert coalition_case(case, ["B"]).chain_end == "recycler"
+    assert case.chain_end == "recycler" and basic.replace(
+        recyclers=recyclers.iloc[:0], reuse_outlets=basic.reuse_outlets.iloc[:0]
+    ).chain_end == "dismantling_site"
+    for method in ("years", "whole"):
+        solver = CoalitionSolver(case, method=method)
+        costs = {"".join(c): solver.solve(c)["cost_cny"] for c in (("A",), ("B",), ("A", "B"))}
+        assert costs == pytest.approx(expected), method
 
 
 def test_the_savings_report_carries_each_coalitions_bound(basic):

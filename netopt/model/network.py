@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from netopt.case import Case
+from netopt.case import CHAIN_ENDS, Case
 from netopt.geo import RoadGraph, allowed_arcs, distance_matrix
 from netopt.plan import LEG_ENDS
 
@@ -167,7 +167,11 @@ def prepare(case: Case) -> NetworkData:
     }
     has_sites = len(case.dismantling_sites) > 0
     has_downstream = len(case.recyclers) + len(case.reuse_outlets) > 0
-    if not has_sites and has_downstream:
+    chain_end = case.chain_end
+    if chain_end not in CHAIN_ENDS:
+        raise ValueError(f"case '{case.name}': the chain cannot end at {chain_end!r}; "
+                         f"choose from {', '.join(CHAIN_ENDS)}")
+    if case.chain_ends_at is None and not has_sites and has_downstream:
         warnings.warn(
             f"case '{case.name}' has recyclers or reuse outlets but no dismantling site: "
             "collection points end the chain (what they collect costs nothing further) "
@@ -181,11 +185,11 @@ def prepare(case: Case) -> NetworkData:
         "site_reuse": (p["max_km_site_reuse"], 0),
     }
     active_legs = ["source_collection"]
-    if has_sites:
+    if has_sites and chain_end != "collection_point":
         active_legs.append("collection_site")
         if p["allow_direct_source_to_site"]:
             active_legs.append("source_site")
-        if has_downstream:
+        if has_downstream and chain_end == "recycler":
             active_legs += ["site_recycler", "site_reuse"]
 
     accepts = {
@@ -239,7 +243,7 @@ def prepare(case: Case) -> NetworkData:
         arcs=arcs,
         arc_products=arc_products,
         levels=case.dismantling_levels,
-        collection_is_sink=not has_sites,
-        site_is_sink=has_sites and not has_downstream,
+        collection_is_sink=chain_end == "collection_point",
+        site_is_sink=has_sites and chain_end == "dismantling_site",
         parameters=dict(p),
     )

@@ -83,7 +83,7 @@ def test_random_case_game_is_consistent():
     from netopt.case import case_from_frames
     from tests.strategies import case_tables
 
-    @settings(max_examples=5, deadline=None)
+    @settings(max_examples=20, deadline=None)
     @given(case_tables(max_sources=4))
     def check(tables):
         case = case_from_frames(tables)
@@ -198,6 +198,23 @@ def test_a_coalition_without_the_chains_far_end_outsources_by_either_method(
         solver = CoalitionSolver(case, method=method)
         costs = {"".join(c): solver.solve(c)["cost_cny"] for c in (("A",), ("B",), ("A", "B"))}
         assert costs == pytest.approx(expected), method
+
+
+def test_a_coalition_with_nothing_to_choose_costs_nothing_by_either_method(basic):
+    """A member owning only a recycler, alone: no supply, no site to send it through, so
+    its own case's model has no variable; it costs 0 (the whole model's value), not
+    'no solution'."""
+    members = pd.concat([basic.members, pd.DataFrame(
+        {"name": ["Recycler C"], "kind": ["recycler"]},
+        index=pd.Index(["C"], name=basic.members.index.name))])
+    recyclers = basic.recyclers.copy()
+    recyclers.loc["r1", "member_id"] = "C"
+    case = basic.replace(members=members, recyclers=recyclers)
+    plan = netopt.solve(coalition_case(case, ["C"]))
+    assert (plan.status, plan.objective, plan.gap) == ("optimal", 0.0, 0.0)
+    for method in ("years", "whole"):
+        record = CoalitionSolver(case, method=method).solve(("C",))
+        assert (record["status"], record["cost_cny"]) == ("optimal", 0.0), method
 
 
 def test_the_savings_report_carries_each_coalitions_bound(basic):

@@ -364,6 +364,12 @@ def run_solver(
     ``finish_on_interrupt``: the first Ctrl-C lets this solve finish (see
     :func:`run_interruptibly`); ``nm.interrupted`` is set all the same.
     """
+    if all(v.fixed for v in nm.model.component_data_objects(pyo.Var)):
+        # nothing to choose (a coalition with no supply and no facility of its own, say):
+        # the solvers return no solution for an empty model, yet its cost is known
+        cost = float(pyo.value(next(nm.model.component_data_objects(pyo.Objective,
+                                                                    active=True))))
+        return SolveResult(OPTIMAL, "nothing to choose", objective=cost, bound=cost, gap=0.0)
     if solver == "highs":
         return _run_highs(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
                           log=log, options=options, persistent=persistent,

@@ -26,16 +26,16 @@ import argparse
 import math
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import highspy
 import numpy as np
 import pandas as pd
+from year_floors import year_rows
 
 import netopt
 from netopt.datasets import data_path
-from netopt.model.bounds import solve_year_alone, year_case
+from netopt.model.bounds import year_case
 from netopt.model.build import build_model
 from netopt.model.network import discount_factors, prepare
 
@@ -173,19 +173,6 @@ class FlooredSites:
         return bound
 
 
-def years_alone(case: netopt.Case, gap: float, seconds: float,
-                sizes: list[tuple[dict, dict] | None] | None = None,
-                years: list[int] | None = None) -> list[dict[str, Any]]:
-    """Each year alone (or each of ``years``, with its ``sizes`` bounds), two side by
-    side: the rows of :func:`netopt.model.bounds.solve_year_alone`."""
-    years = list(case.years) if years is None else years
-    factors = discount_factors(list(case.years), case.parameters["discount_rate"])
-    n = len(years)
-    with ProcessPoolExecutor(2) as pool:
-        return list(pool.map(solve_year_alone, [case] * n, years, [factors[y] for y in years],
-                             [seconds] * n, [gap] * n, [1] * n, sizes or [None] * n))
-
-
 def conditioned_floors(case: netopt.Case, rows: list[dict[str, Any]],
                        opening: dict[str, int | None], gap: float, seconds: float) -> None:
     """Each year alone again with one site held to the plan's state where the year's own
@@ -198,7 +185,7 @@ def conditioned_floors(case: netopt.Case, rows: list[dict[str, Any]],
             if planned != (k in row["site_sizes_t_per_yr"]):
                 tasks.append((t, k, planned))
     sizing = prepare(case).site_sizing()  # held open: at least the smallest size
-    held = years_alone(case, gap, seconds, years=[t for t, _, _ in tasks], sizes=[
+    held = year_rows(case, gap, seconds, years=[t for t, _, _ in tasks], sizes=[
         ({k: sizing[k].min_t_per_yr}, {}) if planned else ({}, {k: 0.0})
         for _, k, planned in tasks])
     print("| year | site held | open | floor M | conditioned M | rise M |\n"
@@ -259,7 +246,7 @@ def main() -> None:
     args = parser.parse_args()
     case = netopt.load_case(data_path("china"))
     clock = time.perf_counter()
-    rows = years_alone(case, args.year_gap, args.year_seconds)
+    rows = year_rows(case, args.year_gap, args.year_seconds)
     floors = {row["year"]: row["bound_cny"] for row in rows}
     print(f"years' floors: {sum(floors.values()) / 1e6:,.2f} "
           f"({time.perf_counter() - clock:.0f} s)", flush=True)

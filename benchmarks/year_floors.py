@@ -21,26 +21,33 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pyomo.environ as pyo
 
 import netopt
 from netopt.datasets import data_path
-from netopt.model.bounds import solve_year_alone, year_case
+from netopt.model.bounds import SiteSizeBounds, solve_year_alone, year_case
 from netopt.model.build import build_model, linear_sum
 from netopt.model.highs import run_solver
 from netopt.model.network import discount_factors, prepare
 
 
-def year_bounds(case: netopt.Case, gap: float, seconds: float) -> dict[int, float]:
-    """Each year's proven bound alone (CNY, discounted), two years side by side."""
-    years = list(case.years)
-    factors = discount_factors(years, case.parameters["discount_rate"])
+def year_rows(case: netopt.Case, gap: float, seconds: float, years: list[int] | None = None,
+              sizes: list[SiteSizeBounds | None] | None = None) -> list[dict[str, Any]]:
+    """Each year alone (or each of ``years``, with its ``sizes`` bounds), two side by
+    side: the rows of :func:`netopt.model.bounds.solve_year_alone`."""
+    years = list(case.years) if years is None else years
+    factors = discount_factors(list(case.years), case.parameters["discount_rate"])
     n = len(years)
     with ProcessPoolExecutor(2) as pool:
-        rows = list(pool.map(solve_year_alone, [case] * n, years, [factors[y] for y in years],
-                             [seconds] * n, [gap] * n, [1] * n))
-    return {row["year"]: row["bound_cny"] for row in rows}
+        return list(pool.map(solve_year_alone, [case] * n, years, [factors[y] for y in years],
+                             [seconds] * n, [gap] * n, [1] * n, sizes or [None] * n))
+
+
+def year_bounds(case: netopt.Case, gap: float, seconds: float) -> dict[int, float]:
+    """Each year's proven bound alone (CNY, discounted), two years side by side."""
+    return {row["year"]: row["bound_cny"] for row in year_rows(case, gap, seconds)}
 
 
 def relax_points(model: pyo.ConcreteModel) -> None:

@@ -1,7 +1,8 @@
 """A scaled China case solved years apart, against the default path for its size.
 
 Models over ``SolvePolicy.year_by_year_max_rows`` rows start from the LP rounding (it was
-100,000, which sent 3,000 dealers there; it is 250,000 since this benchmark). This
+100,000, which sent 3,000 dealers there; 250,000 since this benchmark; 1,000,000 since
+10,000 dealers' years take their sites from their LP). This
 runs ``netopt.solve(case, time_limit=T)`` on ``china_case(n_dealers=N)`` in each of
 ``--paths``: ``years apart`` (the row threshold lifted), ``neighbourhoods`` (that and the
 neighbourhoods' row threshold lifted), ``lp rounding`` (the threshold at zero) and

@@ -21,8 +21,14 @@ import netopt
 import netopt.model.solve as solve_module
 from netopt.datasets import data_path
 from netopt.errors import CaseError
-from netopt.model.decompose import YearsPolicy, _YearsApart, solve_years_apart
-from netopt.model.forward import year_by_year_plan
+from netopt.model.bounds import solve_year_alone
+from netopt.model.decompose import (
+    YearsPolicy,
+    _InlineExecutor,
+    _YearsApart,
+    solve_years_apart,
+)
+from netopt.model.forward import SitesRounding, year_by_year_plan
 from netopt.model.highs import Budget
 from netopt.model.solve import SolvePolicy
 from tests.test_forward import trap
@@ -85,6 +91,72 @@ def test_years_apart_prove_growth(sizing, optimum):
     assert result["bound"] == pytest.approx(optimum)
     assert [row["year"] for row in result["years"]] == [2026, 2027]
     assert result["rounds"] == 1 and not result["interrupted"]
+
+
+#: every year's sites from its LP, however small the year's model
+ROUNDED = SitesRounding(threshold=0.5, min_rows=0)
+
+
+def test_sites_from_each_years_lp_reach_growths_hand_optimum():
+    """Sized by the tonne, each year's LP opens d1 in full (the supply that can reach it,
+    100 t then 300 t, is what it takes in), so the sites held from it are the optimum's:
+    13,000. The first year, its sites held, bounds nothing, and the pass says so."""
+    case = growth("continuous")
+    plan = year_by_year_plan(case, sites_rounding=ROUNDED, **EXACT)
+    assert plan["open"][2026]["site_open"] == {"d1"}
+    assert [plan["sizes"][year]["d1"] for year in (2026, 2027)] == pytest.approx(
+        [200.0, 300.0])
+    assert plan["objective"] == pytest.approx(13000.0)
+    assert "first_year_bound_cny" not in plan
+    # a model of more rows than the year's keeps its sites free, and its bound: 5,000
+    free = year_by_year_plan(case, sites_rounding=SitesRounding(min_rows=10**6), **EXACT)
+    assert free["first_year_bound_cny"] == pytest.approx(5000.0)
+
+
+def test_sites_held_shut_by_the_lp_send_everything_out():
+    """No opening of a relaxation reaches a threshold above 1, so d1 is held shut every
+    year and each tonne is outsourced at 400 CNY: 100 x 400 + 300 x 400 = 160,000."""
+    plan = year_by_year_plan(growth("continuous"), sites_rounding=SitesRounding(
+        threshold=1.01, min_rows=0), **EXACT)
+    assert plan["open"][2026]["site_open"] == plan["open"][2027]["site_open"] == set()
+    assert plan["table"]["objective_cny"].tolist() == pytest.approx([40000.0, 120000.0])
+
+
+def test_years_apart_with_the_sites_rounded_still_prove_growth():
+    """The passes hold each year's sites from its LP; the years alone still bound (the
+    first year among them, since the pass's first year bounds nothing)."""
+    policy = YearsPolicy(sites_rounding=ROUNDED)
+    result = solve_years_apart(growth("continuous"), time_limit=None, workers=1,
+                               policy=policy, **EXACT)
+    assert result["objective"] == pytest.approx(13000.0)
+    assert result["bound"] == pytest.approx(13000.0)
+    assert [row["year"] for row in result["years"]] == [2026, 2027]
+    plan = netopt.solve(growth("continuous"), policy=SolvePolicy(
+        heuristic_min_binaries=0, years_policy=policy), **EXACT)
+    assert plan.status == "optimal" and plan.objective == pytest.approx(13000.0)
+
+
+def test_a_large_year_alone_is_bounded_first_by_its_lp():
+    """trap()'s 2027 (300 t) as its LP: d2 in full (200 t, 2,900) and half of d1's small
+    level (100 t, 1,500), the cheapest per tonne, with c1 (1,000) and 300 t x 10: 8,400,
+    under the MIP's 9,000 (d1 large). The row has no plan."""
+    row = solve_year_alone(trap(), 2027, 1.0, None, 1e-9, None, lp_above_rows=0)
+    assert row["relaxed"] and row["bound_cny"] == pytest.approx(8400.0)
+    assert row["objective_cny"] == math.inf
+    whole = solve_year_alone(trap(), 2027, 1.0, None, 1e-9, None, lp_above_rows=10**6)
+    assert not whole["relaxed"] and whole["bound_cny"] == pytest.approx(9000.0)
+
+
+def test_years_apart_bound_large_years_by_their_lp_then_by_their_mip():
+    """With every year "large", the first round bounds 2027 by its LP (8,400; 2026 comes
+    from the pass, 4,900): 13,300; the second round's MIPs raise it to 13,900."""
+    policy = YearsPolicy(lp_first_above_rows=0)
+    result = solve_years_apart(trap(), time_limit=None, workers=1, policy=policy, **EXACT)
+    bounds = [bound for _seconds, _objective, bound in result["trace"]]
+    assert pytest.approx(13300.0) in bounds
+    assert bounds.index(pytest.approx(13300.0)) < bounds.index(pytest.approx(13900.0))
+    assert result["bound"] == pytest.approx(13900.0)
+    assert result["objective"] == pytest.approx(14000.0)
 
 
 def test_the_backward_pass_escapes_the_forward_trap():
@@ -163,6 +235,24 @@ def test_no_year_starts_once_the_time_is_spent():
     assert [row["year"] for row in result["years"]] == [2026]
     assert result["bound"] == -math.inf
     assert result["rounds"] == 1
+
+
+def test_no_plan_task_starts_that_would_outlive_the_limit():
+    """A round whose time left is less than the longest plan's task so far bounds the
+    years without one. trap() at an hour's limit: the first round's forward pass pays
+    14,800; with its task then taken to have needed two hours, the second round runs no
+    backward pass (which finds 14,000) and only bounds the years (4,900 and 9,000)."""
+    state = _YearsApart(trap(), Budget(3600.0), 1e-9, YearsPolicy(), None)
+    state.run_round(_InlineExecutor(), 1, 1, 1e-9, backward_first=False, plan_task=True,
+                    years_again=True)
+    assert state.best["objective"] == pytest.approx(14800.0)
+    assert 0.0 < state.plan_task_s < 3600.0
+    state.plan_task_s = 7200.0
+    state.run_round(_InlineExecutor(), 1, 2, 1e-9, backward_first=False, plan_task=True,
+                    years_again=True)
+    assert state.best["objective"] == pytest.approx(14800.0)
+    assert {year: row["bound_cny"] for year, row in state.by_year.items()} \
+        == pytest.approx({2026: 4900.0, 2027: 9000.0})
 
 
 def test_solve_reports_the_years_bound_and_plan():

@@ -19,7 +19,12 @@ import netopt.model.solve as solve_module
 from netopt.case import case_from_frames
 from netopt.datasets import data_path
 from netopt.model.build import build_model
-from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
+from netopt.model.forward import (
+    SitesRounding,
+    improve_year_by_year,
+    plan_values,
+    year_by_year_plan,
+)
 from netopt.model.highs import solve_fixed
 from netopt.model.network import prepare
 from netopt.model.solve import SolvePolicy, year_by_year_applies
@@ -226,6 +231,33 @@ def test_year_by_year_plan_fits_the_whole_case(tables):
                                                            abs=1e-6)
     if len(years) <= 2:  # the window is the whole case
         assert better["objective"] == pytest.approx(optimum.objective, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case_tables())
+def test_a_pass_holding_each_years_sites_from_its_lp_is_a_plan_of_the_whole_case(tables):
+    """On random cases sized by the tonne, every year's sites held as its LP rounds them:
+    openings never close, sizes never shrink, the whole model with the same openings
+    costs no more than the years' sum (it may resize), and nothing beats the optimum."""
+    case = case_from_frames(tables).replace(parameters={"site_capacity": "continuous"})
+    rounding = SitesRounding(threshold=0.5, min_rows=0)
+    plan = year_by_year_plan(case, sites_rounding=rounding, **EXACT)
+    if plan is None:
+        return  # (a year on top of the years before, its sites held, may be infeasible)
+    optimum = netopt.solve(case, **EXACT)
+    assert optimum.status == "optimal"
+    years = list(case.years)
+    for before, after in zip(years, years[1:]):
+        for name, opened in plan["open"][before].items():
+            assert opened <= plan["open"][after][name]
+        for site, size in plan["sizes"][before].items():
+            assert plan["sizes"][after][site] >= size - 1e-6
+    tolerance = 1e-6 * max(1.0, abs(optimum.objective))
+    assert whole_model_cost(case, plan) <= plan["objective"] + tolerance
+    assert whole_model_cost(case, plan) >= optimum.objective - tolerance
+    assert "first_year_bound_cny" not in plan
+    better = improve_year_by_year(case, plan, sites_rounding=rounding, **EXACT)
+    assert optimum.objective - tolerance <= better["objective"] <= plan["objective"] + tolerance
 
 
 def test_netopt_run_reports_the_starting_plans(tmp_path):

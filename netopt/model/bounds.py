@@ -25,9 +25,9 @@ import pyomo.environ as pyo
 
 from netopt.case import Case
 from netopt.model.build import NetworkModel, build_model
-from netopt.model.highs import Budget, run_solver
+from netopt.model.highs import Budget, binaries, model_rows, run_solver
 from netopt.model.network import discount_factors, prepare
-from netopt.plan import INFEASIBLE
+from netopt.plan import INFEASIBLE, OPTIMAL
 from netopt.pool import local_pool
 
 #: (lower, upper) bounds on sites' sizes, t/yr by site id
@@ -54,7 +54,8 @@ def year_case(case: Case, year: int) -> Case:
 def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | None,
                      mip_gap: float, threads: int | None,
                      site_sizes: SiteSizeBounds | None = None,
-                     points_relaxed: bool = False) -> dict[str, Any]:
+                     points_relaxed: bool = False,
+                     lp_above_rows: int | None = None) -> dict[str, Any]:
     """One row of the bound's table: ``year`` of ``case`` solved on its own (in a worker
     or here), its objective and bound discounted by ``weight``; stops at ``mip_gap``.
 
@@ -63,6 +64,11 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
     one of the year's too, and where the points' many binaries keep HiGHS near the root
     it is the stronger (BENCHMARKS.md, 'Scale: the collection points relaxed'); its
     objective is no plan's cost, and the row gives ``objective_cny`` nan.
+
+    ``lp_above_rows``: a year whose model has more rows than this is solved as its LP
+    (every opening fractional), a bound in seconds where its MIP would not leave the
+    root in minutes (BENCHMARKS.md, 'Scale: 10,000 dealers, each year's sites from its
+    LP'); the row says ``relaxed`` and gives ``objective_cny`` inf (no plan).
 
     ``site_sizes`` (lower, upper: t/yr by site sized by the tonne) holds those sites'
     sizes within bounds; bounds that cross make the year infeasible (bound inf) without
@@ -83,17 +89,24 @@ def solve_year_alone(case: Case, year: int, weight: float, time_limit: float | N
     if points_relaxed:
         for v in nm.model.open_collection_point.values():
             v.domain = pyo.UnitInterval
+    relaxed = lp_above_rows is not None and model_rows(nm) > lp_above_rows
+    if relaxed:
+        for v in binaries(nm.model):
+            v.domain = pyo.UnitInterval
     result = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
     if result.status == INFEASIBLE:
         bound = math.inf
+    elif relaxed:  # the LP's optimum, if it reached it, bounds the year
+        bound = result.objective if result.status == OPTIMAL else -math.inf
     else:
         bound = result.bound if math.isfinite(result.bound) else -math.inf
-    objective = math.nan if points_relaxed else weight * result.objective
+    objective = math.nan if points_relaxed else math.inf if relaxed \
+        else weight * result.objective
     return {"year": year, "discount_factor": weight, "status": str(result.status),
             "objective_cny": objective, "bound_cny": weight * bound,
             "seconds": watch.elapsed(), "interrupted": nm.interrupted,
-            "points_relaxed": points_relaxed,
-            "site_sizes_t_per_yr": open_site_sizes(nm, year)}
+            "points_relaxed": points_relaxed, "relaxed": relaxed,
+            "site_sizes_t_per_yr": {} if relaxed else open_site_sizes(nm, year)}
 
 
 def open_site_sizes(nm: NetworkModel, year: int) -> dict[str, float]:

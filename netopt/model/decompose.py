@@ -34,7 +34,12 @@ from typing import Any
 from netopt.case import Case
 from netopt.model.bounds import solve_year_alone
 from netopt.model.build import build_model
-from netopt.model.forward import improve_year_by_year, plan_values, year_by_year_plan
+from netopt.model.forward import (
+    SitesRounding,
+    improve_year_by_year,
+    plan_values,
+    year_by_year_plan,
+)
 from netopt.model.highs import Budget, solve_fixed
 from netopt.model.network import discount_factors, prepare
 from netopt.model.shrinks import Literal, SiteShrinks
@@ -103,6 +108,15 @@ class YearsPolicy:
     #: the root of a year, that relaxation proves more in less time (BENCHMARKS.md,
     #: 'Scale: the collection points relaxed'); inf: never
     points_relaxed_above_gap: float = 0.02
+    #: the passes' years too large for HiGHS to plan whole in their time take their
+    #: sites from their LP (:class:`netopt.model.forward.SitesRounding`); None: never
+    sites_rounding: SitesRounding | None = SitesRounding()
+    #: a year alone whose model has more rows than this is bounded first by its LP (its
+    #: MIP only in a later round): at 10,000 dealers a year's MIP takes minutes to
+    #: bound what its LP bounds in seconds, and the years' bound needs every year
+    #: (BENCHMARKS.md, 'Scale: 10,000 dealers, each year's sites from its LP'); None:
+    #: never
+    lp_first_above_rows: int | None = 40_000
 
 
 def _first_pass_backward(policy: YearsPolicy) -> bool:
@@ -112,7 +126,7 @@ def _first_pass_backward(policy: YearsPolicy) -> bool:
 
 def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None,
                gap: float, round_number: int, backward_first: bool,
-               ) -> dict[str, Any] | None:
+               sites_rounding: SitesRounding | None = None) -> dict[str, Any] | None:
     """The plan's task of a round (in a worker): the first pass, then the other one,
     then the best plan's two-year windows solved again; each plan costed in the whole
     case (its openings fixed, sizes and flows by an LP)."""
@@ -121,10 +135,12 @@ def _plan_task(case: Case, plan: dict[str, Any] | None, time_limit: float | None
     if round_number <= 2:
         backward = backward_first if round_number == 1 else not backward_first
         found = year_by_year_plan(case, time_limit=time_limit, mip_gap=gap, threads=1,
-                                  backward=backward, keep_sizes=keep_sizes)
+                                  backward=backward, keep_sizes=keep_sizes,
+                                  sites_rounding=sites_rounding)
     elif plan is not None:
         found = improve_year_by_year(case, plan, time_limit=time_limit, mip_gap=gap,
-                                     threads=1, keep_sizes=keep_sizes)
+                                     threads=1, keep_sizes=keep_sizes,
+                                     sites_rounding=sites_rounding)
     else:
         return None
     if found is None:
@@ -188,6 +204,7 @@ class _YearsApart:
         self.shrinks = SiteShrinks(self.years) if by_tonne else None
         self.shrink_gap = math.nan  # the years' gap when the shrinks start
         self.points_relaxed: set[int] = set()  # years given their relaxed solve
+        self.plan_task_s = 0.0  # wall seconds of the longest plan's task so far
 
     def years_bound(self) -> float:
         if len(self.by_year) < len(self.years):
@@ -210,7 +227,8 @@ class _YearsApart:
 
     def take_year(self, row: dict[str, Any], gap: float,
                   literals: frozenset[Literal] = frozenset()) -> None:
-        if self.shrinks is not None and "site_sizes_t_per_yr" in row:
+        if self.shrinks is not None and "site_sizes_t_per_yr" in row \
+                and not row.get("relaxed"):
             self.shrinks.add(row["year"], literals, row["bound_cny"],
                              row["site_sizes_t_per_yr"], row["objective_cny"])
         if literals:
@@ -256,14 +274,26 @@ class _YearsApart:
         return (self.shrinks is not None and round_number >= self.policy.shrinks_from_round
                 and self.shrinks.ready())
 
+    def bound_first_year(self, queue: list[tuple[int, frozenset[Literal]]],
+                         running: dict[Future, tuple[int, frozenset[Literal]]],
+                         backward_first: bool) -> None:
+        """Queue the pass's first year alone unless it is bounded, queued or running
+        (the pass bounds it where it solves it whole)."""
+        first = self.years[-1] if backward_first else self.years[0]
+        task: tuple[int, frozenset[Literal]] = (first, frozenset())
+        if task[0] not in self.by_year and task not in queue \
+                and task not in running.values():
+            queue.append(task)
+
     def submit_year(self, pool: Any, task: tuple[int, frozenset[Literal]], gap: float,
                     limit: float | None, relax: bool = False) -> Future:
         year, literals = task
         if not literals:
             if relax:
                 self.points_relaxed.add(year)
+            lp_rows = self.policy.lp_first_above_rows if year not in self.by_year else None
             return pool.submit(solve_year_alone, self.case, year, self.factors[year], limit,
-                               gap, 1, None, relax)
+                               gap, 1, None, relax, lp_rows)
         assert self.shrinks is not None
         if limit is not None:
             limit = min(limit, self.policy.shrink_year_seconds)
@@ -278,10 +308,16 @@ class _YearsApart:
         budget, policy = self.budget, self.policy
         # alone in this process, the pass leaves half the time to the bounds
         plan_future: Future | None = None
+        left = budget.left()
+        if left is not None and left < self.plan_task_s:
+            # a task as long as the last would outlive the limit: its worker bounds
+            plan_task = False
+        plan_started = Budget()
         if plan_task:
             plan_future = pool.submit(_plan_task, self.case, self.best["plan"],
                                       budget.share(0.5 if workers == 1 else 1.0, floor=1.0),
-                                      gap, round_number, backward_first)
+                                      gap, round_number, backward_first,
+                                      policy.sites_rounding)
         shrinking = self.shrinking(round_number)
         queue: list[tuple[int, frozenset[Literal]]] = []
         relax: set[int] = set()
@@ -312,18 +348,21 @@ class _YearsApart:
             for future in done:
                 if future is plan_future:
                     plan_future = None
+                    self.plan_task_s = max(self.plan_task_s, plan_started.elapsed())
                     plan = future.result()
                     if plan is not None:
                         plan["mip_gap"] = gap
                     self.take_plan(plan)
-                    first = self.years[-1] if backward_first else self.years[0]
-                    if first not in self.by_year:  # no pass: bound its first year
-                        queue.append((first, frozenset()))
+                    self.bound_first_year(queue, running, backward_first)
                     self.note("years apart: plan")
                 else:
                     task = running.pop(future)
                     row = future.result()
                     self.take_year(row, gap, task[1])
+                    if row.get("relaxed") and round_number == 1:
+                        # large years: the pass holds its first year's sites and so
+                        # bounds nothing there
+                        self.bound_first_year(queue, running, backward_first)
                     if not task[1] and not row.get("points_relaxed") \
                             and task[0] in self.years_to_relax():
                         queue.insert(0, task)  # its relaxation next, in this round

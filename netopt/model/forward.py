@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyomo.environ as pyo
 
 from netopt.case import Case
 from netopt.model.bounds import open_site_sizes, years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.heuristic import level_capacities
-from netopt.model.highs import Budget, SolveResult, run_solver
+from netopt.model.highs import Budget, SolveResult, binaries, model_rows, run_solver
 from netopt.model.network import discount_factors, prepare
+from netopt.plan import OPTIMAL
 
 #: (model variable, case table) of each facility that opens and stays open.
 FACILITIES = (("open_collection_point", "collection_points"),
@@ -85,6 +88,39 @@ def _keep_sizes(nm: NetworkModel, below: dict[str, Any] | None,
             size.setub(above.get("sizes", {}).get(str(k), 0.0) + SIZE_TOLERANCE_T)
 
 
+@dataclass(frozen=True)
+class SitesRounding:
+    """A pass's years whose own model has more than ``min_rows`` rows take their
+    dismantling sites sized by the tonne from their LP: open where the relaxed opening
+    reaches ``threshold`` (or a year before opened it), shut elsewhere; the year's MIP
+    then chooses the rest with the sites held. At 10,000 dealers HiGHS finds poor plans
+    for a whole year in its time, and good ones once the sites are held (BENCHMARKS.md,
+    'Scale: 10,000 dealers, each year's sites from its LP')."""
+
+    threshold: float = 0.5
+    min_rows: int = 40_000
+
+
+def _hold_sites_from_relaxation(nm: NetworkModel, threshold: float, budget: Budget,
+                                threads: int | None) -> None:
+    """Fix each free site opening of the (one-year or window) model ``nm`` as its LP
+    rounds at ``threshold``; left free if the LP is not solved within ``budget``."""
+    m = nm.model
+    free = binaries(m)
+    for v in free:
+        v.domain = pyo.UnitInterval
+    try:
+        relaxed = run_solver(nm, time_limit=budget.left(1.0), threads=threads)
+    finally:
+        for v in free:
+            v.domain = pyo.Binary
+    if relaxed.status != OPTIMAL:
+        return
+    for v in m.site_open.values():
+        if not v.fixed:  # (a site a year before opened stays open whatever the LP)
+            v.fix(1.0 if (v.lb or 0.0) >= 1.0 or (v.value or 0.0) >= threshold else 0.0)
+
+
 def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
     """``case`` with the facilities and site levels of ``chosen`` marked as existing."""
     changes: dict[str, Any] = {}
@@ -107,15 +143,18 @@ def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:
 def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
                  mip_gap: float, threads: int | None, below: dict[str, Any] | None = None,
                  above: dict[str, Any] | None = None, keep_sizes: bool = True,
+                 sites_rounding: SitesRounding | None = None,
                  ) -> tuple[NetworkModel, SolveResult]:
     """Solve the consecutive years ``window`` of ``case`` on their own, opening at least
     what ``below`` opens (the year before them) and at most what ``above`` opens (the
-    year after them), if given."""
+    year after them), if given; a large window's sites from its LP if ``sites_rounding``
+    says so (``stats["sites_rounded"]``)."""
     watch = Budget()
     if below is not None:
         case = _with_existing(case, below)
     nm = build_model(prepare(years_case(case, window)))
     build_s = watch.elapsed()
+    budget = Budget(time_limit)
     _keep_sizes(nm, below, above, keep_sizes)
     if above is not None:
         m = nm.model
@@ -128,9 +167,13 @@ def _solve_years(case: Case, window: list[int], *, time_limit: float | None,
             most = capacity[k].get(above["levels"].get(str(k)), 0.0)
             if not v.fixed and capacity[k][lv] > most:
                 v.fix(0)
-    solved = run_solver(nm, time_limit=time_limit, mip_gap=mip_gap,
+    rounded = False
+    if sites_rounding is not None and model_rows(nm) > sites_rounding.min_rows:
+        _hold_sites_from_relaxation(nm, sites_rounding.threshold, budget, threads)
+        rounded = True
+    solved = run_solver(nm, time_limit=budget.left(1.0), mip_gap=mip_gap,
                         threads=threads)
-    solved = solved.but(stats={"build_s": build_s})
+    solved = solved.but(stats={"build_s": build_s, "sites_rounded": rounded})
     if nm.interrupted:
         raise KeyboardInterrupt  # (caught in HiGHS's thread: pass it on)
     return nm, solved
@@ -151,6 +194,7 @@ def year_by_year_plan(
     progress: Callable[[dict[str, Any]], None] | None = None,
     backward: bool = False,
     keep_sizes: bool = True,
+    sites_rounding: SitesRounding | None = None,
 ) -> dict[str, Any] | None:
     """Openings and site levels of every year, chosen forward in time; None if none.
 
@@ -162,6 +206,8 @@ def year_by_year_plan(
     before opened but not their sizes, which the plan's LP over the whole case chooses
     (:func:`plan_values` fixes openings only). The years' costs in ``table`` then leave
     out what sizes that never shrink cost; the LP's cost is the plan's.
+
+    ``sites_rounding``: large years take their sites from their LP (:class:`SitesRounding`).
 
     ``time_limit`` (seconds, or a :class:`~netopt.model.highs.Budget`) is shared among
     the years as they come: the first year
@@ -189,11 +235,12 @@ def year_by_year_plan(
         nm, solved = _solve_years(case, [year], time_limit=limit, mip_gap=mip_gap,
                                   threads=threads, below=None if backward else chosen,
                                   above=chosen if backward else None,
-                                  keep_sizes=keep_sizes)
+                                  keep_sizes=keep_sizes, sites_rounding=sites_rounding)
         result["build_s"] += solved.stats["build_s"]
         if not solved.has_plan:
             return None
-        if position == 0:  # the first year alone: its bound bounds that year of any plan
+        if position == 0 and not solved.stats["sites_rounded"]:
+            # the first year alone: its bound bounds that year of any plan
             result["first_year_bound_cny"] = factors[year] * solved.bound
             result["first_year"] = year
         chosen = _chosen(nm, year)
@@ -223,14 +270,15 @@ def improve_year_by_year(
     threads: int | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     keep_sizes: bool = True,
+    sites_rounding: SitesRounding | None = None,
 ) -> dict[str, Any]:
     """A plan of :func:`year_by_year_plan` improved ``window`` years at a time.
 
     Each run of ``window`` consecutive years is solved again as one MIP, opening at
     least what the year before it opens and at most what the year after it opens, so
     that the plan stays a plan of the whole case; its new openings are kept if they cost
-    less (``keep_sizes`` as :func:`year_by_year_plan`'s). This undoes the first pass's
-    myopia where it can: two years solved together
+    less (``keep_sizes`` and ``sites_rounding`` as :func:`year_by_year_plan`'s). This
+    undoes the first pass's myopia where it can: two years solved together
     see that what the first opens, the second must keep. Sweeps go from the first years
     to the last until one improves nothing; ``time_limit`` (seconds, or a Budget) is
     shared among the windows of each sweep as they come, each getting at least
@@ -268,7 +316,7 @@ def improve_year_by_year(
             nm, solved = _solve_years(case, span, time_limit=limit, mip_gap=mip_gap,
                                       threads=threads, below=neighbour(first - 1),
                                       above=neighbour(first + window),
-                                      keep_sizes=keep_sizes)
+                                      keep_sizes=keep_sizes, sites_rounding=sites_rounding)
             plan["build_s"] = plan.get("build_s", 0.0) + solved.stats["build_s"]
             if solved.has_plan:
                 costs = {year: factors[year] * _year_cost(nm, year) for year in span}

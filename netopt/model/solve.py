@@ -126,8 +126,10 @@ class SolvePolicy:
     other_pass_before_neighbourhoods: bool = False
     #: Models with more rows than this get no years-apart plan: each year would be a MIP
     #: too large for its share of the limit. 3,000 dealers (189,000 rows) are solved years
-    #: apart, 10,000 (620,000) are not ('Scale: years apart at 3,000 dealers').
-    year_by_year_max_rows: int = 250_000
+    #: apart, and so are 10,000 (620,000), each year's sites from its LP
+    #: (``YearsPolicy.sites_rounding``; 'Scale: 10,000 dealers, each year's sites from
+    #: its LP').
+    year_by_year_max_rows: int = 1_000_000
     #: Each year of ``year_bound`` stops at this share of the plan's gap, at most
     #: ``year_gap_cap``: a year closed further would not move the plan's gap, and one
     #: held looser leaves its time to the others ('A stronger bound: each year on its

@@ -28,13 +28,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
 from netopt.case import Case
 from netopt.model.bounds import open_site_sizes, years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.heuristic import level_capacities
-from netopt.model.highs import Budget, SolveResult, binaries, model_rows, run_solver
+from netopt.model.highs import (
+    Budget,
+    SolveResult,
+    binaries_relaxed,
+    model_rows,
+    run_solver,
+)
 from netopt.model.network import discount_factors, prepare
 from netopt.plan import OPTIMAL
 
@@ -106,14 +111,8 @@ def _hold_sites_from_relaxation(nm: NetworkModel, threshold: float, budget: Budg
     """Fix each free site opening of the (one-year or window) model ``nm`` as its LP
     rounds at ``threshold``; left free if the LP is not solved within ``budget``."""
     m = nm.model
-    free = binaries(m)
-    for v in free:
-        v.domain = pyo.UnitInterval
-    try:
+    with binaries_relaxed(m):
         relaxed = run_solver(nm, time_limit=budget.left(1.0), threads=threads)
-    finally:
-        for v in free:
-            v.domain = pyo.Binary
     if relaxed.status != OPTIMAL:
         return
     for v in m.site_open.values():

@@ -40,15 +40,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pyomo.environ as pyo
-
 from netopt.model.bounds import year_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.highs import (
     Budget,
     SolveResult,
-    binaries,
     binaries_fixed,
+    binaries_relaxed,
     holds_model,
     model_rows,
     run_solver,
@@ -243,20 +241,16 @@ def _relax_year(case: Any, year: int, budget: Budget, threads: int | None,
     from pyomo.contrib.solver.common.factory import SolverFactory
 
     year_nm = _year_model(case, year)
-    free = binaries(year_nm.model)
-    for v in free:
-        v.domain = pyo.UnitInterval
     persistent = SolverFactory("highs")
     limit = budget.left(1.0)
     try:
-        persistent.set_instance(year_nm.model)
-        result = run_solver(year_nm, time_limit=limit, threads=threads, persistent=persistent)
+        with binaries_relaxed(year_nm.model):
+            persistent.set_instance(year_nm.model)
+            result = run_solver(year_nm, time_limit=limit, threads=threads,
+                                persistent=persistent)
     except KeyboardInterrupt:
         year_nm.interrupted = True
         result = SolveResult(INTERRUPTED, "interrupted")
-    finally:
-        for v in free:
-            v.domain = pyo.Binary
     solved = result.status == OPTIMAL and not year_nm.interrupted
     row = {"year": year, "status": str(result.status), "interrupted": year_nm.interrupted,
            "objective": result.objective,
@@ -535,10 +529,7 @@ def _relaxation_to_round(nm: NetworkModel, persistent: Any, budget: Budget,
                 "points": points}
     # large: by interior point (then crossover), the linking rows added as they bind
     lazy = rows > RELAXATION_IPM_ROWS and persistent is not None
-    free = binaries(nm.model)
-    for v in free:
-        v.domain = pyo.UnitInterval
-    try:
+    with binaries_relaxed(nm.model) as free:
         if not _load_persistent(nm, persistent):
             return None
         if lazy:  # (on a relaxed copy: the loaded model's domains do not matter)
@@ -550,9 +541,6 @@ def _relaxation_to_round(nm: NetworkModel, persistent: Any, budget: Budget,
             method = {"solver": "ipm"} if rows > RELAXATION_IPM_ROWS else {}
             result = run_solver(nm, threads=threads, persistent=persistent,
                                 time_limit=budget.left(1.0), options=method)
-    finally:
-        for v in free:
-            v.domain = pyo.Binary
     if result.status != OPTIMAL or nm.interrupted:
         return None  # a relaxation cut short is no guide (and the budget is spent)
     return {"bound": result.bound, "capacity": _relaxed_capacity(nm),

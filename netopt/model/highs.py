@@ -533,6 +533,21 @@ def model_rows(nm: NetworkModel) -> int:
 
 
 @contextmanager
+def binaries_relaxed(model: pyo.ConcreteModel) -> Iterator[list]:
+    """The model with its free binaries fractional (in [0, 1]) for the ``with`` block,
+    and binary again after it; yields them (a persistent solver that holds the model
+    must be told of the change)."""
+    free = binaries(model)
+    for v in free:
+        v.domain = pyo.UnitInterval
+    try:
+        yield free
+    finally:
+        for v in free:
+            v.domain = pyo.Binary
+
+
+@contextmanager
 def binaries_fixed(nm: NetworkModel, chosen: Mapping[int, float], *,
                    persistent: Any = None) -> Iterator[None]:
     """The model with its free binaries in ``chosen`` (0/1 by ``id`` of variable) fixed

@@ -225,16 +225,58 @@ def test_a_relaxed_bound_raises_the_year_and_keeps_its_plan():
     assert state.by_year[2026]["bound_cny"] == 6800.0
 
 
-def test_no_year_starts_once_the_time_is_spent():
+def test_no_year_starts_its_mip_once_the_time_is_spent():
     """A limit already spent: the first round's pass still runs (its floor, a second a
-    year, finds the forward plan of 14,800 on this small case), but 2027 is not started
-    past the limit, so only the pass's first year has a bound and the years' bound is
-    not yet one."""
+    year, finds the forward plan of 14,800 on this small case), but 2027's MIP is not
+    started past the limit: 2027 takes its LP's bound (8,400, as above), and the years'
+    bound is 4,900 (the pass's 2026) + 8,400. Without that last floor, only the pass's
+    first year has a bound and the years' bound is not yet one."""
     result = solve_years_apart(trap(), time_limit=Budget(0.0), workers=1, **EXACT)
     assert result["objective"] == pytest.approx(14800.0)
-    assert [row["year"] for row in result["years"]] == [2026]
-    assert result["bound"] == -math.inf
+    rows = {row["year"]: row for row in result["years"]}
+    assert rows[2027]["relaxed"] and rows[2027]["bound_cny"] == pytest.approx(8400.0)
+    assert result["bound"] == pytest.approx(13300.0)
     assert result["rounds"] == 1
+    without = solve_years_apart(trap(), time_limit=Budget(0.0), workers=1,
+                                policy=YearsPolicy(lp_floor_seconds=0.0), **EXACT)
+    assert [row["year"] for row in without["years"]] == [2026]
+    assert without["bound"] == -math.inf
+
+
+def three_years() -> netopt.Case:
+    """trap() with a third year, 2028, supplied as 2027 (300 t)."""
+    case = trap()
+    supply = pd.concat([case.supply, case.supply[case.supply["year"] == 2027].assign(
+        year=2028)], ignore_index=True)
+    return case.replace(years=[2026, 2027, 2028], supply=supply)
+
+
+class RecordingExecutor(_InlineExecutor):
+    """Runs each task as it is submitted, and records each year alone it solves:
+    (year, whether the collection points were relaxed)."""
+
+    def __init__(self) -> None:
+        self.years: list[tuple[int, bool]] = []
+
+    def submit(self, function, *args):
+        if function is solve_year_alone:
+            self.years.append((args[1], args[7]))
+        return super().submit(function, *args)
+
+
+def test_a_loose_years_relaxation_waits_until_every_year_has_a_bound():
+    """Every year loose (threshold below zero): in the first round 2027 and 2028 are
+    bounded by their MIPs before either is solved again with the points relaxed, so a
+    round cut short by its limit is not left without a year's bound by the relaxations
+    (as a 3,000-dealer run was; BENCHMARKS.md)."""
+    pool = RecordingExecutor()
+    state = _YearsApart(three_years(), Budget(3600.0), 1e-9,
+                        YearsPolicy(points_relaxed_above_gap=-1.0), None)
+    state.run_round(pool, 1, 1, 1e-9, backward_first=False, plan_task=True,
+                    years_again=True)
+    assert pool.years[:2] == [(2027, False), (2028, False)]
+    assert sorted(pool.years[2:]) == [(2027, True), (2028, True)]
+    assert set(state.by_year) == {2026, 2027, 2028}
 
 
 def test_no_plan_task_starts_that_would_outlive_the_limit():

@@ -117,6 +117,11 @@ class YearsPolicy:
     #: (BENCHMARKS.md, 'Scale: 10,000 dealers, each year's sites from its LP'); None:
     #: never
     lp_first_above_rows: int | None = 40_000
+    #: once the time is spent, a year with no bound yet is bounded by its LP in at most
+    #: this many seconds (a few at 3,000 dealers) rather than by its MIP: without it the
+    #: years have no bound at all (BENCHMARKS.md, 'Scale: every year bounded by the
+    #: limit'); 0: never
+    lp_floor_seconds: float = 60.0
 
 
 def _first_pass_backward(policy: YearsPolicy) -> bool:
@@ -285,9 +290,26 @@ class _YearsApart:
                 and task not in running.values():
             queue.append(task)
 
+    def unbounded(self, queue: list[tuple[int, frozenset[Literal]]],
+                  running: dict[Future, tuple[int, frozenset[Literal]]],
+                  ) -> list[tuple[int, frozenset[Literal]]]:
+        """The years of ``queue`` alone with no bound yet, none of them running (where
+        the time is spent: their LPs are the years' bound's last floor)."""
+        if self.policy.lp_floor_seconds <= 0:
+            return []
+        started = {year for year, literals in running.values() if not literals}
+        return [task for task in queue if not task[1] and task[0] not in self.by_year
+                and task[0] not in started]
+
     def submit_year(self, pool: Any, task: tuple[int, frozenset[Literal]], gap: float,
-                    limit: float | None, relax: bool = False) -> Future:
+                    limit: float | None, relax: bool = False, lp: bool = False) -> Future:
+        """Start ``task`` (a year alone, or one of its shrinks) in ``pool``: as its LP
+        where ``lp`` (in at most ``policy.lp_floor_seconds``), or where the year is large
+        and not yet bounded; with the collection points relaxed where ``relax``."""
         year, literals = task
+        if lp:
+            return pool.submit(solve_year_alone, self.case, year, self.factors[year],
+                               self.policy.lp_floor_seconds, gap, 1, None, False, 0)
         if not literals:
             if relax:
                 self.points_relaxed.add(year)
@@ -328,8 +350,9 @@ class _YearsApart:
         running: dict[Future, tuple[int, frozenset[Literal]]] = {}
         while True:
             busy = len(running) + (plan_future is not None)
-            if budget.spent():
-                queue.clear()  # a year started now would outlive the limit
+            floors = budget.spent()
+            if floors:  # a MIP started now would outlive the limit
+                queue = self.unbounded(queue, running)
             elif shrinking and not queue and busy < workers and self.shrinks is not None:
                 queue = self.shrinks.next_solves(set(running.values()))
                 shrinking = plan_future is not None or bool(queue)
@@ -337,9 +360,9 @@ class _YearsApart:
                 task = queue.pop(0)
                 limit = _year_limit(budget, policy, workers - (plan_future is not None),
                                     len(queue) + 1 + len(running))
-                relaxed = not task[1] and task[0] in relax
+                relaxed = not floors and not task[1] and task[0] in relax
                 relax.discard(task[0])
-                running[self.submit_year(pool, task, gap, limit, relaxed)] = task
+                running[self.submit_year(pool, task, gap, limit, relaxed, floors)] = task
                 busy += 1
             pending = set(running) | ({plan_future} if plan_future else set())
             if not pending:
@@ -365,11 +388,18 @@ class _YearsApart:
                         self.bound_first_year(queue, running, backward_first)
                     if not task[1] and not row.get("points_relaxed") \
                             and task[0] in self.years_to_relax():
-                        queue.insert(0, task)  # its relaxation next, in this round
+                        # its relaxation next in this round, once every year has a bound
+                        # (the years' bound needs them all)
+                        if len(self.by_year) == len(self.years):
+                            queue.insert(0, task)
+                        else:
+                            queue.append(task)
                         relax.add(task[0])
                     self.note("years apart: the sites' shrinks" if task[1]
                               else "years apart: bound, the collection points relaxed"
-                              if row.get("points_relaxed") else "years apart: bound")
+                              if row.get("points_relaxed")
+                              else "years apart: bound, its LP" if row.get("relaxed")
+                              else "years apart: bound")
 
 
 def solve_years_apart(
@@ -388,9 +418,10 @@ def solve_years_apart(
     is proven to this relative gap. ``workers`` processes run the tasks side by side.
     Returns ``plan`` (as :func:`netopt.model.forward.year_by_year_plan`'s, or None),
     ``objective`` (its cost, CNY, discounted), ``bound`` (CNY: the sum of the years'
-    bounds, or the sites' shrinks' where higher; -inf until every year has one: no year
-    starts once the time is spent, so a round cut short leaves the years it did not
-    reach with their last bound), ``years``
+    bounds, or the sites' shrinks' where higher; -inf until every year has one: no
+    year's MIP starts once the time is spent, so a round cut short leaves the years it
+    did not reach with their last bound, and one with none yet with its LP's, in at most
+    ``policy.lp_floor_seconds`` past the limit), ``years``
     (by year: ``bound_cny``, ``objective_cny`` of the year alone, ``gap``, ``seconds``),
     ``site_shrinks`` (:meth:`netopt.model.shrinks.SiteShrinks.record`, or None),
     ``shrinks_state`` (the :class:`~netopt.model.shrinks.SiteShrinks` to go on with, once

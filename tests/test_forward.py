@@ -162,6 +162,21 @@ def test_no_fallback_starts_that_could_not_load_the_model_in_time():
     assert in_time.meta["starting_plan"]["method"] == "lp_rounding"
 
 
+def test_no_search_starts_from_a_plan_with_less_time_left_than_a_load():
+    """trap() from its years apart (plan 14,000, the years' bound 13,900) with loading
+    taken to need forever: the search, which proves 14,000 optimal (next), does not
+    start, and the years' plan is reported as it stands, with their bound."""
+    late = netopt.solve(trap(), time_limit=60, policy=replace(STARTING_PLANS,
+                                                              load_per_build=1e9), **EXACT)
+    assert late.status == "time_limit"
+    assert late.termination == solve_module.TOO_LATE_TO_SEARCH
+    assert late.objective == pytest.approx(14000.0)
+    assert late.bound == pytest.approx(13900.0)
+    assert late.meta["starting_plan"]["method"] == "years_apart"
+    in_time = netopt.solve(trap(), time_limit=60, policy=STARTING_PLANS, **EXACT)
+    assert in_time.status == "optimal" and in_time.objective == pytest.approx(14000.0)
+
+
 def test_two_years_solved_together_undo_the_trap():
     """On the trap, each year again between its neighbours changes nothing (d2 is still
     the cheaper for 2026 alone), but 2026 and 2027 solved together find the optimum."""

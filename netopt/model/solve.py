@@ -81,7 +81,9 @@ class SolvePolicy:
     #: and building it took: a fallback (the LP rounding after years apart that found no
     #: plan, or a search with no plan to start from and the model not yet loaded) does
     #: not start with less time left, since the load alone would overrun the limit
-    #: ('Scale: years apart at 10,000 dealers').
+    #: ('Scale: years apart at 10,000 dealers'); nor does a search from a starting plan,
+    #: whose hand-over and read-back take about as long ('Scale: every year bounded by
+    #: the limit').
     load_per_build: float = 1.5
     #: Share a multi-year case's years solved apart may use
     #: (:mod:`netopt.model.decompose`); the search on the whole model gets the rest ...
@@ -169,6 +171,9 @@ PROVEN_BY_RELAXATION = "starting plan within mip_gap of the relaxation's bound"
 PROVEN_BY_YEARS = "plan within mip_gap of the years' bound"
 #: ``plan.termination`` when the time left could not even load the model into HiGHS.
 TOO_LATE_TO_LOAD = "time limit reached before the model could be loaded into the solver"
+#: ``plan.termination`` of a starting plan reported as it stands: too little time was left
+#: for a search to get past handing it over and reading it back.
+TOO_LATE_TO_SEARCH = "time limit reached before a search could start from the starting plan"
 
 
 def _proven_by_relaxation(rounded: dict[str, Any] | None, mip_gap: float) -> bool:
@@ -619,7 +624,11 @@ def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, bud
     solver's result, or the starting plan's when its bound already proves it. With no
     plan to start from, no HiGHS instance that holds the model and fewer than ``load_s``
     seconds left, the search does not start: loading the model would overrun the
-    limit."""
+    limit. With a plan and fewer than ``load_s`` seconds left it does not start either
+    (the plan is then reported as it stands): handing a plan of the whole model over
+    and reading it back take about as long as the load, so the search would overrun
+    the limit and could not improve the plan (BENCHMARKS.md, 'Scale: every year
+    bounded by the limit')."""
     if nm.interrupted:  # Ctrl-C during the starting plan: stop with what there is
         return SolveResult(NO_SOLUTION, "interrupted")
     if _proven_by_relaxation(start, mip_gap):
@@ -629,15 +638,17 @@ def _search(nm: NetworkModel, start: dict[str, Any] | None, persistent: Any, bud
         return SolveResult(OPTIMAL, PROVEN_BY_YEARS if start["method"] == "years_apart"
                            else PROVEN_BY_RELAXATION, start["objective"], start["bound"],
                            relative_gap(start["objective"], start["bound"]))
+    limit = budget.left(1.0)
+    if start is not None and limit is not None and limit < load_s:
+        return SolveResult(NO_SOLUTION, TOO_LATE_TO_SEARCH)  # solve() reports the start
     if holds_model(persistent, nm.model):
         persistent.update_variables(binaries(nm.model))  # back to the MIP's domains
     else:
         persistent = None
+    if persistent is None and limit is not None and limit < load_s:
+        return SolveResult(NO_SOLUTION, TOO_LATE_TO_LOAD)
     # HiGHS's clock leaves out what the call spends around it: what earlier solves of
     # this model spent so is taken off its limit
-    limit = budget.left(1.0)
-    if start is None and persistent is None and limit is not None and limit < load_s:
-        return SolveResult(NO_SOLUTION, TOO_LATE_TO_LOAD)
     if limit is not None:
         limit = max(1.0, limit - nm.solve_overhead_s)
     return run_solver(nm, time_limit=limit, mip_gap=mip_gap, threads=threads,

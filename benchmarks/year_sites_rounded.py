@@ -25,6 +25,7 @@ from netopt.case import case_from_frames
 from netopt.generate import china_case
 from netopt.model.bounds import year_case
 from netopt.model.build import NetworkModel, build_model
+from netopt.model.forward import hold_sites_as_rounded
 from netopt.model.highs import binaries, run_solver
 from netopt.model.network import prepare
 
@@ -41,10 +42,7 @@ def _held_then_whole(nm: NetworkModel, relax: list, args: argparse.Namespace,
         v.domain = pyo.Binary
     # an LP's optimum is its bound; a MIP's is HiGHS's dual bound
     bound = first.objective if len(relax) == len(binaries(nm.model)) else first.bound
-    opened = 0
-    for v in nm.model.site_open.values():
-        v.fix(1.0 if (v.value or 0.0) >= threshold else 0.0)
-        opened += int(v.value > 0.5)
+    opened = hold_sites_as_rounded(nm, threshold)
     held = run_solver(nm, time_limit=args.time_limit, mip_gap=args.mip_gap, threads=1)
     for v in nm.model.site_open.values():
         v.unfix()

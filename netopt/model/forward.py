@@ -110,14 +110,22 @@ def _hold_sites_from_relaxation(nm: NetworkModel, threshold: float, budget: Budg
                                 threads: int | None) -> None:
     """Fix each free site opening of the (one-year or window) model ``nm`` as its LP
     rounds at ``threshold``; left free if the LP is not solved within ``budget``."""
-    m = nm.model
-    with binaries_relaxed(m):
+    with binaries_relaxed(nm.model):
         relaxed = run_solver(nm, time_limit=budget.left(1.0), threads=threads)
-    if relaxed.status != OPTIMAL:
-        return
-    for v in m.site_open.values():
+    if relaxed.status == OPTIMAL:
+        hold_sites_as_rounded(nm, threshold)
+
+
+def hold_sites_as_rounded(nm: NetworkModel, threshold: float) -> int:
+    """Fix each free site opening of ``nm``, which holds a relaxed solution: open where
+    it is at least ``threshold`` or must be (an existing site), else shut. Returns how
+    many sites are held open (sites fixed before count, and keep their value)."""
+    opened = 0
+    for v in nm.model.site_open.values():
         if not v.fixed:  # (a site a year before opened stays open whatever the LP)
             v.fix(1.0 if (v.lb or 0.0) >= 1.0 or (v.value or 0.0) >= threshold else 0.0)
+        opened += int((v.value or 0.0) > 0.5)
+    return opened
 
 
 def _with_existing(case: Case, chosen: dict[str, Any]) -> Case:

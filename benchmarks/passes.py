@@ -1,4 +1,4 @@
-"""The default China case's passes over the years, alone: backward and forward.
+"""The China case's passes over the years, alone: backward and forward.
 
 Each pass solves the years in turn on one thread, each year's MIP to ``--gap``, with no
 time limit: backward from the last year (each year within the next year's network) and
@@ -8,6 +8,10 @@ carrying only that the site is open (sizes left to the plan's LP). Every plan is
 costed in the whole case: its openings fixed, its sizes and flows by an LP.
 
     python benchmarks/passes.py --gap 0.005 --sizing continuous
+    python benchmarks/passes.py --gap 0.005 --sizing continuous --dealers 3000
+
+``--dealers N``: a generated case of N dealers (``china_case``) instead of the default
+case (``data/china``).
 
 Prints a Markdown table for BENCHMARKS.md (discounted CNY million, seconds).
 """
@@ -18,7 +22,9 @@ import argparse
 import time
 
 import netopt
+from netopt.case import case_from_frames
 from netopt.datasets import data_path
+from netopt.generate import china_case
 from netopt.model.build import build_model
 from netopt.model.forward import plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
@@ -29,8 +35,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gap", type=float, default=0.005)
     parser.add_argument("--sizing", nargs="+", default=["continuous", "modules"])
+    parser.add_argument("--dealers", type=int, default=None)
     args = parser.parse_args()
-    case = netopt.load_case(data_path("china"))
+    case = netopt.load_case(data_path("china")) if args.dealers is None else \
+        case_from_frames(china_case(n_dealers=args.dealers), name=f"china-{args.dealers}")
     print("| sizing | pass | sizes | the pass's sum M | plan in the whole case M | s |")
     print("|---|---|---|---:|---:|---:|")
     for sizing in args.sizing:

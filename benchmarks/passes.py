@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import netopt
-from netopt.case import case_from_frames
-from netopt.datasets import data_path
-from netopt.generate import china_case
+from scale import china  # (benchmarks/scale.py, beside this file)
+
 from netopt.model.build import build_model
 from netopt.model.forward import plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
@@ -37,8 +35,7 @@ def main() -> None:
     parser.add_argument("--sizing", nargs="+", default=["continuous", "modules"])
     parser.add_argument("--dealers", type=int, default=None)
     args = parser.parse_args()
-    case = netopt.load_case(data_path("china")) if args.dealers is None else \
-        case_from_frames(china_case(n_dealers=args.dealers), name=f"china-{args.dealers}")
+    case = china(args.dealers)
     print("| sizing | pass | sizes | the pass's sum M | plan in the whole case M | s |")
     print("|---|---|---|---:|---:|---:|")
     for sizing in args.sizing:

@@ -65,6 +65,7 @@ import highspy
 
 import netopt
 from netopt.case import Case, case_from_frames
+from netopt.datasets import data_path
 from netopt.generate import china_case
 from netopt.model.build import build_model
 from netopt.model.network import prepare
@@ -86,8 +87,11 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def china(n_dealers: int) -> Case:
-    """The China case scaled to ``n_dealers`` dealers, validated as ``load_case`` would."""
+def china(n_dealers: int | None = None) -> Case:
+    """The China case scaled to ``n_dealers`` dealers, validated as ``load_case`` would;
+    the default case (``data/china``) where None."""
+    if n_dealers is None:
+        return netopt.load_case(data_path("china"))
     return case_from_frames(china_case(n_dealers=n_dealers), name=f"china-{n_dealers}")
 
 

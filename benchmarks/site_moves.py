@@ -20,11 +20,8 @@ import argparse
 import time
 
 from pyomo.contrib.solver.common.factory import SolverFactory
+from scale import china  # (benchmarks/scale.py, beside this file)
 
-import netopt
-from netopt.case import case_from_frames
-from netopt.datasets import data_path
-from netopt.generate import china_case
 from netopt.model.build import build_model
 from netopt.model.forward import plan_values, year_by_year_plan
 from netopt.model.highs import solve_fixed
@@ -67,8 +64,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.005)
     parser.add_argument("--seconds", type=float, default=900.0)
     args = parser.parse_args()
-    case = netopt.load_case(data_path("china")) if args.dealers is None else \
-        case_from_frames(china_case(n_dealers=args.dealers), name=f"china-{args.dealers}")
+    case = china(args.dealers)
     clock = time.perf_counter()
     plan = year_by_year_plan(case, mip_gap=args.gap, threads=1, keep_sizes=False)
     if plan is None:

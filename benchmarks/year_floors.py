@@ -28,11 +28,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pyomo.environ as pyo
+from scale import china  # (benchmarks/scale.py, beside this file)
 
 import netopt
-from netopt.case import case_from_frames
-from netopt.datasets import data_path
-from netopt.generate import china_case
 from netopt.model.bounds import SiteSizeBounds, solve_year_alone
 from netopt.model.build import build_model, linear_sum
 from netopt.model.highs import run_solver
@@ -112,8 +110,7 @@ def main() -> None:
     parser.add_argument("--dealers", type=int, default=None,
                         help="china_case(n_dealers=N) instead of data/china")
     args = parser.parse_args()
-    case = netopt.load_case(data_path("china")) if args.dealers is None else \
-        case_from_frames(china_case(n_dealers=args.dealers), name=f"china-{args.dealers}")
+    case = china(args.dealers)
     if args.points_integrality:
         points_integrality(case, args.points_integrality, args.year_seconds
                            if args.dealers is not None else 120.0,

@@ -30,7 +30,8 @@ STANDALONE_SECONDS = 120.0
 
 
 def _print_starting_plans(plan: netopt.Plan) -> None:
-    """The starting plans' costs, and each neighbourhood's step, if the solve made any."""
+    """The starting plans' costs, and each neighbourhood's step and the sites' moves, if
+    the solve made any."""
     start_record = plan.meta.get("starting_plan")
     if start_record is None:
         return
@@ -46,6 +47,12 @@ def _print_starting_plans(plan: netopt.Plan) -> None:
             f"{step['neighbourhood'].replace('_', ' ')} {money(step['objective_cny'])} "
             f"{MONEY_SCALE['unit']} ({step['seconds']:,.0f} s)" for step in steps),
             markup=False)
+    moves = start_record.get("site_moves") or []
+    if moves:
+        console.print(f"then the sites' moves: {len(moves)} kept of "
+                      f"{start_record.get('site_moves_tried', len(moves))} costed, "
+                      f"{money(moves[-1]['objective_cny'])} {MONEY_SCALE['unit']}",
+                      markup=False)
 
 
 def _new_output_folder(out: Path | None, case_name: str, overwrite: bool) -> Path:

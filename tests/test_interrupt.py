@@ -24,7 +24,10 @@ marker = Path(sys.argv[2])
 
 def progress(state):
     if math.isfinite(state["objective"]) and not marker.exists():
-        marker.write_text(repr(state))
+        # written whole, then renamed: the test reads it as soon as it exists
+        part = marker.with_suffix(".part")
+        part.write_text(repr(state))
+        part.replace(marker)
 
 case = netopt.load_case(data_path("china"))
 plan = netopt.solve(case, time_limit=900, threads=1, heuristic=False, progress=progress)

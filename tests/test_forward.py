@@ -275,11 +275,12 @@ def test_a_pass_holding_each_years_sites_from_its_lp_is_a_plan_of_the_whole_case
     assert optimum.objective - tolerance <= better["objective"] <= plan["objective"] + tolerance
 
 
-def run_trap_folder(tmp_path, policy: str, *more: tuple[str, str],
+def run_trap_folder(tmp_path, policy: str, case: netopt.Case, *more: tuple[str, str],
                     ) -> subprocess.CompletedProcess:
     """``netopt run`` (in a subprocess, ``netopt.model.solve.DEFAULT_POLICY`` set to the
     expression ``policy``, the module being ``s``) on the trap written as a planner's
-    folder, with ``more`` (file name, line) appended; its output in ``tmp_path/out``."""
+    folder, with ``more`` (file name, line) appended, which must load as ``case``; its
+    output in ``tmp_path/out``."""
     folder = tmp_path / "trap"
     shutil.copytree(data_path("tiny/growth"), folder)
     for name, line in (("dismantling_sites", "d2,Pre-treatment 2,A,31.0,120.0,100"),
@@ -287,8 +288,6 @@ def run_trap_folder(tmp_path, policy: str, *more: tuple[str, str],
                        ("distances", "c1,d2,100\nd2,r1,100"), *more):
         with open(folder / f"{name}.csv", "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
-    case = trap() if not more else trap().replace(
-        parameters={"site_capacity": "continuous"})
     assert netopt.load_case(folder).content_hash() == case.content_hash()
     script = (f"import sys, netopt.model.solve as s; s.DEFAULT_POLICY = {policy}; "
               "from netopt.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -300,7 +299,7 @@ def run_trap_folder(tmp_path, policy: str, *more: tuple[str, str],
 def test_netopt_run_reports_the_starting_plans(tmp_path):
     """The trap as a planner's folder, through the command line (in a subprocess with
     the starting plans switched on for a model this small)."""
-    result = run_trap_folder(tmp_path, "s.SolvePolicy(heuristic_min_binaries=0)")
+    result = run_trap_folder(tmp_path, "s.SolvePolicy(heuristic_min_binaries=0)", trap())
     out = tmp_path / "out"
     assert result.returncode == 0, result.stderr
     assert "starting plans: years apart 14,000" in result.stdout

@@ -122,7 +122,7 @@ def test_netopt_run_reports_the_moves_kept(tmp_path):
     result = run_trap_folder(
         tmp_path, "s.SolvePolicy(heuristic_min_binaries=0, neighbourhood_max_rows=10, "
         "years_policy=s.YearsPolicy(shrinks_from_round=1, plan_rounds_with_shrinks=1))",
-        ("parameters", "site_capacity,continuous,"))
+        continuous_trap(), ("parameters", "site_capacity,continuous,"))
     assert result.returncode == 0, result.stderr
     assert "starting plans: years apart 14,800" in result.stdout
     assert "then the sites' moves: 1 kept of " in result.stdout

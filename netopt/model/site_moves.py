@@ -152,18 +152,18 @@ class _FixedLP:
         columns = highs_columns(persistent)
         self.columns = {(str(k), t): columns[id(v)]
                         for (k, t), v in nm.model.site_open.items() if id(v) in columns}
+        self.index = np.array(list(self.columns.values()), dtype=np.int32)
         self.var_columns = columns
 
     def solve(self, opening: dict[tuple[str, int], float],
               time_limit: float | None) -> tuple[float, np.ndarray, np.ndarray] | None:
         """Cost (CNY), column values and reduced costs of the LP with the sites open as
-        ``opening`` says; None if it does not end optimal (time, Ctrl-C)."""
+        ``opening`` (every site and year) says; None if it does not end optimal (time,
+        Ctrl-C)."""
         import highspy
 
-        keys = [key for key in self.columns if key in opening]
-        index = np.array([self.columns[key] for key in keys], dtype=np.int32)
-        value = np.array([opening[key] for key in keys], dtype=float)
-        self.highs.changeColsBounds(len(index), index, value, value)
+        value = np.array([opening[key] for key in self.columns], dtype=float)
+        self.highs.changeColsBounds(len(self.index), self.index, value, value)
         self.highs.setOptionValue("time_limit", float("inf") if time_limit is None
                                   else max(0.1, float(time_limit)))
         _, interrupted = run_interruptibly(self.highs.run, self.highs, finish_first=True)
@@ -257,6 +257,7 @@ def improve_by_site_moves(nm: NetworkModel, start: dict[str, Any], persistent: A
                 tried += 1
                 if result is None or not result[0] < best - MIN_GAIN * abs(best):
                     continue
+                # (its reduced costs rank the next sweep)
                 best, opening, solved = result[0], trial, result
                 changed.update(opens)
                 values = lp.values(values, result[1])
@@ -270,7 +271,6 @@ def improve_by_site_moves(nm: NetworkModel, start: dict[str, Any], persistent: A
                               "phase": f"the sites' moves: {site} {move}"})
             if not changed or budget.spent(MIN_SECONDS):
                 break
-            solved = lp.solve(opening, budget.left())  # its reduced costs rank the next
     load_values(nm, values)
     return {**start, "objective": best, "values": values, "site_moves": kept,
             "site_moves_tried": tried}

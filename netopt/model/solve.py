@@ -291,6 +291,16 @@ def _neighbourhoods_apply(case: Case, rows: int, budget: Budget, policy: SolvePo
             and (left is None or share * left >= policy.neighbourhood_min_seconds))
 
 
+def _trace_with(record: dict[str, Any], improvements: list[dict[str, Any]],
+                bound: float) -> list[dict[str, Any]]:
+    """The years apart's trace (``record["trace"]``) followed by one row per improvement
+    of their plan (each with ``ended_s``, seconds since it began, and ``objective_cny``),
+    at ``bound`` (CNY)."""
+    return record["trace"] + [
+        {"seconds": record["seconds"] + row["ended_s"], "objective_cny": row["objective_cny"],
+         "bound_cny": bound} for row in improvements]
+
+
 def _site_moves_apply(case: Case, rows: int, policy: SolvePolicy) -> bool:
     """Whether the years-apart plan of ``case`` (a model of ``rows`` rows) goes on to the
     sites' moves: sites sized by the tonne, a model too large for the neighbourhoods."""
@@ -311,9 +321,7 @@ def _site_moves_start(nm: NetworkModel, forward: dict[str, Any], persistent: Any
                                   time_limit=budget.share(policy.site_moves_time_share),
                                   bound=forward["bound"], progress=progress)
     record = forward["years_apart"]
-    trace = record["trace"] + [
-        {"seconds": record["seconds"] + move["ended_s"], "objective_cny": move["objective_cny"],
-         "bound_cny": forward["bound"]} for move in moved["site_moves"]]
+    trace = _trace_with(record, moved["site_moves"], forward["bound"])
     return {**moved, "years_apart": {**record, "trace": trace},
             "year_by_year_objective": forward.get("year_by_year_objective",
                                                   forward["objective"])}
@@ -351,10 +359,8 @@ def _neighbourhood_start(case: Case, nm: NetworkModel, forward: dict[str, Any],
     if beside and shrinks is not None:
         record = _record_with_shrinks(record, shrinks)
     bound = max(forward["bound"], record["bound_cny"])
-    trace = record["trace"] + [
-        {"seconds": record["seconds"] + step["ended_s"], "objective_cny": step["objective_cny"],
-         "bound_cny": forward["bound"]} for step in improved["neighbourhoods"]
-        if step["improved"]]
+    trace = _trace_with(record, [step for step in improved["neighbourhoods"]
+                                 if step["improved"]], forward["bound"])
     if bound > forward["bound"]:
         trace.append({"seconds": record["seconds"] + watch.elapsed(),
                       "objective_cny": improved["objective"], "bound_cny": bound})

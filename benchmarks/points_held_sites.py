@@ -33,7 +33,6 @@ from netopt.model.bounds import years_case
 from netopt.model.build import NetworkModel, build_model
 from netopt.model.forward import (
     _chosen,
-    _keep_sizes,
     _with_existing,
     plan_values,
     year_by_year_plan,
@@ -61,7 +60,6 @@ def points_pass(case: Case, sites: Sites, *,
         watch = time.perf_counter()
         year_of = _with_existing(case, chosen) if chosen is not None else case
         nm = build_model(prepare(years_case(year_of, [year])))
-        _keep_sizes(nm, chosen, None, keep_sizes=False)
         for (k, t), v in nm.model.site_open.items():
             opened, size = sites[str(k), t]
             if not v.fixed:
